@@ -1,0 +1,156 @@
+"""The `qa` command: ask, build an index, serve the chat, evaluate. A thin shell over qa.Assistant."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from index.e5model import DEFAULT_MODEL_NAME
+
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description="民生问答: answers about Chinese public-service policy, quoted from the documents")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ask = sub.add_parser("ask", help="answer a question (or a --batch file) with cited quotes")
+    ask.add_argument("question", nargs="?", help="the question, in Simplified or Traditional Chinese")
+    ask.add_argument("--history", action="append", default=[], help="an earlier question (repeat, oldest first)")
+    ask.add_argument("--batch", type=Path, help="JSONL file of {id, question, history}; writes one JSON line each")
+    ask.add_argument("--json", action="store_true", help="print the JSON contract instead of text")
+    _common(ask)
+    ask.add_argument("--place", help="only documents about this place (e.g. 天津)")
+    ask.add_argument("--source", help="only this document (its file name)")
+    ask.add_argument("--passages", type=int, default=5, help="retrieved passages to show (default 5)")
+    ask.add_argument("--verbose", action="store_true", help="print timings to stderr")
+
+    idx = sub.add_parser("index", help="build an index over your own documents")
+    idx_sub = idx.add_subparsers(dest="action", required=True)
+    b = idx_sub.add_parser("build", help="index a folder of .txt .md .html .docx .pdf files")
+    b.add_argument("folder", type=Path)
+    b.add_argument("--out", type=Path, required=True, help="index directory to write (replaced only when complete)")
+    b.add_argument("--model", default=DEFAULT_MODEL_NAME, help="sentence-transformers model name or path")
+    return parser
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", type=Path, help="index directory (default: the built-in corpus, cached)")
+    p.add_argument("--model", default=DEFAULT_MODEL_NAME, help="sentence-transformers model name or path")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from index.ingest import IngestError
+    from index.store import StoreError
+    from qa.question import BadQuestion
+
+    try:
+        if args.command == "ask":
+            return _ask(args)
+        if args.command == "index":
+            return _build(args)
+    except (BadQuestion, StoreError, IngestError, RuntimeError, OSError) as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("qa: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _assistant(args):
+    from qa.assistant import Assistant
+
+    if args.index is not None and not (args.index / "manifest.json").exists():
+        raise OSError(f"no index at {args.index}; build one with: qa index build FOLDER --out {args.index}")
+    return Assistant(index_path=args.index, model=args.model, passages=getattr(args, "passages", 5))
+
+
+def _ask(args) -> int:
+    if args.passages < 1:
+        raise OSError("--passages must be at least 1")
+    if args.batch is not None:
+        return _ask_batch(args)
+    if args.question is None:
+        raise OSError("give a question, e.g. qa ask \"天津农村特困人员每月能领多少钱?\", or --batch FILE")
+    from qa.question import check
+
+    check(args.question)  # fail on a bad question before loading anything
+    assistant = _assistant(args)
+    t0 = time.perf_counter()
+    answer = assistant.answer(args.question, args.history, place=args.place, source=args.source)
+    if args.verbose:
+        timings = " ".join(f"{k}={v:.1f}" for k, v in answer.timings.items())
+        print(f"[timing] total={(time.perf_counter() - t0) * 1e3:.1f}ms {timings}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False))
+    else:
+        print(render(answer))
+    return 0
+
+
+def _ask_batch(args) -> int:
+    from qa.question import BadQuestion
+
+    assistant = _assistant(args)
+    failed = 0
+    with args.batch.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                history = row.get("history") or []
+                answer = assistant.answer(row.get("question"), history, place=args.place, source=args.source)
+                out = answer.to_json(row.get("id"))
+            except (ValueError, AttributeError, BadQuestion) as exc:
+                failed += 1
+                out = {"id": row.get("id") if isinstance(row, dict) else None, "line": n, "error": str(exc)}
+            print(json.dumps(out, ensure_ascii=False), flush=True)
+    if failed:
+        print(f"qa: {failed} line(s) of {args.batch} could not be answered (see their \"error\")", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _build(args) -> int:
+    from index.embed import Encoder
+    from qa.assistant import build_folder, cache_root
+
+    t0 = time.perf_counter()
+    report = build_folder(args.folder, args.out, Encoder(args.model, cache_root=cache_root()))
+    for reason in report.skipped:
+        print(f"skipped {reason}", file=sys.stderr)
+    print(f"indexed {len(report.indexed)} document(s) into {args.out} in {time.perf_counter() - t0:.1f}s")
+    return 0
+
+
+def render(answer) -> str:
+    """The answer as plain text for a terminal: quotes with their citations, or a plain 'not found'."""
+    lines = []
+    if answer.resolved != answer.question and answer.resolved:
+        lines.append(f"（理解为：{answer.resolved}）")
+    if answer.answered:
+        lines.append("答案（原文引用）：")
+        for n, q in enumerate(answer.sentences, start=1):
+            lines.append(f"{n}. {_oneline(q.text)}")
+            lines.append(f"   —— 《{q.title}》{' · ' + q.section if q.section else ''}  [{q.source} {q.start}–{q.end}]")
+    else:
+        lines.append("未在文档中找到答案。")
+    lines.append("")
+    lines.append("相关段落：" if answer.answered else "可能相关的段落：")
+    for n, p in enumerate(answer.passages, start=1):
+        lines.append(f"[{n}] 《{p.title}》 {p.source} {p.start}–{p.end}  score={p.score:.3f}")
+        lines.append(f"    {_oneline(p.text)[:160]}")
+    return "\n".join(lines)
+
+
+def _oneline(text: str) -> str:
+    return text.replace("\n", "")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

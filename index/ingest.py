@@ -1,0 +1,128 @@
+"""Read files into Documents: detect the format and encoding, find the title and place."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+from index.normalize import normalize
+from index.segment import is_boilerplate
+from index.types import Document
+
+SUFFIXES = (".txt", ".md", ".html", ".htm", ".docx", ".pdf")
+MAX_BYTES = 50_000_000
+
+# Provinces, municipalities and major cities, in the normalised (Simplified) form documents are matched in.
+PLACES = (
+    "北京 天津 上海 重庆 河北 山西 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 广东 海南 "
+    "四川 贵州 云南 陕西 甘肃 青海 台湾 内蒙古 广西 西藏 宁夏 新疆 香港 澳门 "
+    "石家庄 太原 沈阳 长春 哈尔滨 南京 杭州 合肥 福州 南昌 济南 郑州 武汉 长沙 广州 海口 成都 贵阳 昆明 西安 "
+    "兰州 西宁 呼和浩特 南宁 拉萨 银川 乌鲁木齐 深圳 大连 青岛 宁波 厦门 苏州 无锡 佛山 东莞 温州 "
+    "珠海 常州 徐州 烟台 唐山 洛阳 延边 四平 通化 白山 松原 白城 辽源 吉林市"
+).split()
+
+
+class IngestError(Exception):
+    """A file that cannot be read as a document; the message says why."""
+
+
+def read_document(path: Path, source: str) -> Document:
+    """Decode one file into a Document whose `text` is what every citation offset points into."""
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise IngestError(f"{source}: unsupported file type {suffix or '(none)'}; use {', '.join(SUFFIXES)}")
+    if path.stat().st_size > MAX_BYTES:
+        raise IngestError(f"{source}: larger than {MAX_BYTES // 1_000_000} MB")
+    if suffix == ".docx":
+        text = _docx_text(path, source)
+    elif suffix == ".pdf":
+        text = _pdf_text(path, source)
+    else:
+        text = decode(path.read_bytes(), source)
+        if suffix in (".html", ".htm"):
+            text = _html_text(text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if len(re.findall(r"\w", text)) < 2:
+        raise IngestError(f"{source}: no text found")
+    return Document(source=source, title=find_title(text, path.stem), place=find_place(text, path.stem), text=text)
+
+
+def decode(data: bytes, source: str) -> str:
+    """Decode UTF-8, GB18030/GBK or Big5, detected rather than assumed; refuse binary data."""
+    if b"\x00" in data[:4096]:
+        raise IngestError(f"{source}: binary data, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data, cp_isolation=["gb18030", "big5", "big5hkscs", "utf_16"]).best()
+    if best is None:
+        best = from_bytes(data).best()
+    if best is None or best.percent_chaos > 0.2:
+        raise IngestError(f"{source}: undecodable text (not UTF-8, GB18030/GBK or Big5)")
+    return str(best)
+
+
+def _html_text(html: str) -> str:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style", "noscript", "template"]):
+        tag.decompose()
+    return soup.get_text("\n")
+
+
+def _docx_text(path: Path, source: str) -> str:
+    import docx
+
+    try:
+        document = docx.Document(str(path))
+    except Exception as exc:  # python-docx raises several unrelated types for a bad zip
+        raise IngestError(f"{source}: not a readable .docx ({exc.__class__.__name__})") from None
+    lines = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        lines += [" | ".join(cell.text for cell in row.cells) for row in table.rows]
+    return "\n".join(lines)
+
+
+def _pdf_text(path: Path, source: str) -> str:
+    from pypdf import PdfReader
+
+    try:
+        return "\n".join(page.extract_text() or "" for page in PdfReader(str(path)).pages)
+    except Exception as exc:  # pypdf's errors differ by what is broken in the file
+        raise IngestError(f"{source}: not a readable .pdf ({exc.__class__.__name__})") from None
+
+
+def find_title(text: str, fallback: str) -> str:
+    """The first line that reads as a title; a 《name》 in a boilerplate header; else the file name."""
+    for line in text.split("\n")[:8]:
+        line = line.strip()
+        if not line:
+            continue
+        if is_boilerplate(line):
+            named = re.search(r"《([^》]{4,60})》", line)
+            if named:
+                return re.sub(r"\.(docx?|pdf|txt)$", "", named.group(1))
+            continue
+        cells = [c.strip() for c in line.split("|") if c.strip() and c.strip() not in ("标题", "標題", "title")]
+        if cells and len(cells[0]) <= 60:
+            return cells[0].lstrip("#").strip()
+        break
+    return fallback
+
+
+def find_place(text: str, stem: str) -> str:
+    """The place a document is about: named in its title, else clearly the most named in its text."""
+    title = normalize(find_title(text, stem))
+    for place in PLACES:
+        if place in title:
+            return place
+    counts = Counter({p: normalize(text).count(p) for p in PLACES})
+    ranked = [(p, n) for p, n in counts.most_common(2) if n]
+    if ranked and (len(ranked) == 1 or ranked[0][1] >= 3 * ranked[1][1]):
+        return ranked[0][0]
+    return ""

@@ -1,0 +1,46 @@
+"""The data types that flow between stages: one per concept, frozen, with offsets into original text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Document:
+    """A document as decoded from its file; `text` is the original every offset points into."""
+
+    source: str  # file name relative to the folder it was built from
+    title: str
+    place: str  # "" when the document names none
+    text: str
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A whole sentence: `doc.text[start:end]` is its quoted text, `clean` its text for matching."""
+
+    doc: int  # position of its document in the index
+    start: int
+    end: int
+    clean: str  # the sentence with page markers and line wraps removed (never quoted)
+    section: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """Consecutive sentences of one section: the unit that retrieval ranks."""
+
+    doc: int
+    first: int  # index of its first sentence
+    last: int  # index of its last sentence (inclusive)
+    start: int
+    end: int
+    section: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked item (passage or sentence) with its score."""
+
+    item: int
+    score: float

@@ -1,0 +1,129 @@
+"""The one entry point the CLI, the chat and evaluation share: `Assistant.answer(question, history)`."""
+
+from __future__ import annotations
+
+import time
+from importlib import resources
+from pathlib import Path
+
+from platformdirs import user_cache_dir
+
+from index.e5model import DEFAULT_MODEL_NAME
+from index.embed import Encoder
+from index.store import BuildReport, Index, StoreError, build, read_folder
+from index.types import Hit
+from qa.conversation import resolve
+from qa.question import check, parse
+from qa.read import Reader
+from qa.retrieve import Retriever
+from qa.types import Answer, Quote
+
+DEFAULT_CORPUS = Path(str(resources.files("qa") / "data" / "corpus"))
+PASSAGES = 5
+
+
+def cache_root() -> Path:
+    return Path(user_cache_dir("minsheng-qa"))
+
+
+def default_index_path(model: str = DEFAULT_MODEL_NAME) -> Path:
+    """Where the default corpus's index lives for a model (one per model, so switching never clobbers)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in model)
+    return cache_root() / "indexes" / f"default-{safe}"
+
+
+def build_folder(folder: Path, out: Path, encoder: Encoder, progress: bool = True) -> BuildReport:
+    """Index every readable document in `folder` into `out`; name the files skipped."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise StoreError(f"{folder} is not a folder of documents")
+    report = BuildReport()
+    documents = read_folder(folder, report)
+    if not documents:
+        why = "; ".join(report.skipped[:5]) or "it is empty"
+        raise StoreError(f"no readable documents in {folder} ({why})")
+    build(documents, out, encoder, progress=progress)
+    return report
+
+
+class Assistant:
+    """Answers questions about one index, quoting its documents."""
+
+    def __init__(
+        self,
+        index_path: Path | None = None,
+        model: str = DEFAULT_MODEL_NAME,
+        fusion: str = "convex",
+        passages: int = PASSAGES,
+        progress: bool = True,
+    ):
+        self.model = model
+        self.index_path = Path(index_path) if index_path else None
+        self.fusion = fusion
+        self.passages = passages
+        self.progress = progress
+        self._encoder = Encoder(model, cache_root=cache_root())
+        self._index: Index | None = None
+
+    def warm_up(self) -> None:
+        """Load (building the default index on first use) the index and model."""
+        if self._index is not None:
+            return
+        path = self.index_path or default_index_path(self.model)
+        if self.index_path is None and not (path / "manifest.json").exists():
+            build_folder(DEFAULT_CORPUS, path, self._encoder, progress=self.progress)
+        self._index = Index(path, self._encoder)
+        self._retriever = Retriever(self._index, self.fusion)
+        self._reader = Reader(self._index)
+
+    @property
+    def index(self) -> Index:
+        self.warm_up()
+        return self._index
+
+    def answer(
+        self, question: str, history: list[str] | None = None, place: str | None = None, source: str | None = None
+    ) -> Answer:
+        """Answer one question (completed from `history`, oldest first), quoting the documents."""
+        return self.answer_batch([(question, history or [])], place=place, source=source)[0]
+
+    def answer_batch(
+        self, items: list[tuple[str, list[str]]], place: str | None = None, source: str | None = None
+    ) -> list[Answer]:
+        """Answer several questions; each is checked first, so a bad one raises before any work."""
+        checked = [(check(q), [h.strip() for h in history if isinstance(h, str) and h.strip()]) for q, history in items]
+        self.warm_up()
+        return [self._answer(q, h, place, source) for q, h in checked]
+
+    def _answer(self, text: str, history: list[str], place: str | None, source: str | None) -> Answer:
+        t0 = time.perf_counter()
+        question = resolve(parse(text), history)
+        vector = self._encoder.encode([question.norm], "query")[0]
+        t1 = time.perf_counter()
+        hits = self._retriever.retrieve(question, vector, max(self.passages, 10), place=place, source=source)
+        t2 = time.perf_counter()
+        scored = self._reader.read(question, vector, hits[: self.passages])
+        chosen = self._reader.answers(question, scored)
+        t3 = time.perf_counter()
+        timings = {"encode_ms": (t1 - t0) * 1e3, "retrieve_ms": (t2 - t1) * 1e3, "read_ms": (t3 - t2) * 1e3}
+        return Answer(
+            question=text,
+            resolved=question.norm,
+            answered=bool(chosen),
+            sentences=[self._sentence_quote(x.sentence, x.score) for x in chosen],
+            passages=[self._passage_quote(h) for h in hits[: self.passages]],
+            kind=question.kind,
+            timings=timings,
+        )
+
+    def _quote(self, doc: int, start: int, end: int, section: str, score: float) -> Quote:
+        d = self._index.documents[doc]
+        return Quote(d.text[start:end], d.source, d.title, d.place, section, start, end, round(score, 4))
+
+    def _sentence_quote(self, s: int, score: float) -> Quote:
+        sentence = self._index.sentences[s]
+        return self._quote(sentence.doc, sentence.start, sentence.end, sentence.section, score)
+
+    def _passage_quote(self, hit: Hit) -> Quote:
+        p = self._index.passages[hit.item]
+        return self._quote(p.doc, p.start, p.end, p.section, hit.score)

@@ -1,0 +1,44 @@
+"""Complete an elliptical follow-up (那上海呢? 要是分散供养呢?) from the questions asked before it."""
+
+from __future__ import annotations
+
+import re
+
+from index.normalize import normalize
+from qa.question import Question, parse
+
+_FILLER = re.compile(r"^(那么|那要是|那在|那|要是|如果|若|还有|另外|而)|(的情况|的话|的)?呢?[?？!！。.]*$")
+
+
+def resolve(question: Question, history: list[str]) -> Question:
+    """The question as it would be asked on its own, using the latest earlier question for what is missing."""
+    if not history or not question.elliptical:
+        return question
+    previous = resolve(parse(history[-1]), history[:-1])
+    text = previous.norm
+    for old in previous.places:
+        if question.places:
+            text = text.replace(old, "")
+    rest = _FILLER.sub("", question.norm)
+    for place in question.places:
+        rest = rest.replace(place, "")
+    text = _substitute(text, rest, previous)
+    return parse("".join(question.places) + text)
+
+
+def _substitute(text: str, rest: str, previous: Question) -> str:
+    """Swap the new detail for the earlier one it replaces (分散供养 for 集中供养), or add it."""
+    rest = rest.strip()
+    if not rest or rest in text:
+        return text
+    for size in (2, 1):
+        head = rest[-size:]
+        rivals = sorted((t for t in previous.tokens if t.endswith(head) and t != rest and len(t) > size), key=len)
+        if rivals:
+            return text.replace(rivals[-1], rest, 1)
+    return f"{rest} {text}"
+
+
+def resolve_text(question: str, history: list[str]) -> str:
+    """Convenience for display: the completed question as text."""
+    return resolve(parse(question), [h for h in history if normalize(h)]).norm

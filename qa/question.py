@@ -1,0 +1,63 @@
+"""What a question asks for and what it names: read once, used by retrieval, reading and follow-ups."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from index.ingest import PLACES
+from index.normalize import normalize
+from index.tokenize import tokenize
+
+MAX_CHARS = 500
+
+_KINDS = (
+    ("date", re.compile(r"什么时候|何时|哪一?年|哪天|几月|日期|时间|多久|期限|截至|截止|哪个时候|何年")),
+    ("list", re.compile(r"哪些|有什么|有何|包括|包含|分别|各项|几类|几种|种类|措施|列举|都有")),
+    ("amount", re.compile(r"多少|几|比例|比重|率|金额|标准是|多大|多高|多长|数量|人数|规模|百分|[钱元]")),
+)
+_FOLLOWUP = re.compile(r"^(那|那么|那要是|要是|如果|若|还有|另外|而|那在)|呢[?？]?$|^(它|其|这|该)")
+
+
+class BadQuestion(ValueError):
+    """A question the assistant cannot take; the message says what was wrong and what is accepted."""
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str  # as the user typed it
+    norm: str  # normalised for matching
+    tokens: tuple[str, ...]
+    kind: str  # amount, date, list or fact
+    places: tuple[str, ...]
+
+    @property
+    def elliptical(self) -> bool:
+        """Too little on its own: a follow-up that leans on the conversation (那上海呢? 要是分散供养呢?)."""
+        return bool(_FOLLOWUP.search(self.norm)) or len(self.tokens) <= 1
+
+
+def check(text: object) -> str:
+    """The question stripped, or BadQuestion saying what is wrong with it."""
+    if not isinstance(text, str) or not text.strip():
+        raise BadQuestion("the question is empty: type a question in Chinese, e.g. 天津农村特困人员每月能领多少钱?")
+    text = text.strip()
+    if len(text) > MAX_CHARS:
+        raise BadQuestion(f"the question is {len(text)} characters long; ask in at most {MAX_CHARS} characters")
+    if not re.search(r"\w", text):
+        raise BadQuestion("the question has no words, only punctuation: ask in Chinese, e.g. 上海的家庭医生签约了多少人?")
+    if not has_chinese(text):
+        raise BadQuestion("the documents are in Chinese: ask in Chinese, e.g. 成都的低保标准是多少?")
+    return text
+
+
+def parse(text: str) -> Question:
+    """Analyse a checked question."""
+    norm = normalize(text)
+    kind = next((name for name, pattern in _KINDS if pattern.search(norm)), "fact")
+    places = tuple(p for p in PLACES if p in norm)
+    return Question(text, norm, tuple(tokenize(text)), kind, places)
+
+
+def has_chinese(text: str) -> bool:
+    return bool(re.search(r"[\u3400-\u9fff]", text))

@@ -1,0 +1,73 @@
+"""Hybrid retrieval: dense (FAISS) and BM25 over passages, fused, with place preference and filters."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from index.normalize import normalize
+from index.store import Index
+from index.types import Hit
+from qa import fusion
+from qa.question import Question
+
+FUSIONS = ("convex", "rrf", "dense", "bm25")
+
+
+class Retriever:
+    """Ranks an index's passages for a question."""
+
+    def __init__(self, index: Index, fusion_method: str = "convex", dense_weight: float = 0.5, place_boost: float = 0.15):
+        if fusion_method not in FUSIONS:
+            raise ValueError(f"unknown fusion {fusion_method!r}; choose one of {', '.join(FUSIONS)}")
+        self.index = index
+        self.fusion = fusion_method
+        self.dense_weight = dense_weight
+        self.place_boost = place_boost
+        self._doc_places = [normalize(d.place) for d in index.documents]
+        self._doc_sources = [d.source for d in index.documents]
+        self._passage_docs = np.array([p.doc for p in index.passages])
+
+    def retrieve(
+        self, question: Question, query_vector: np.ndarray, k: int, place: str | None = None, source: str | None = None
+    ) -> list[Hit]:
+        """The top `k` passages; `place`/`source` restrict to matching documents."""
+        scores = self._scores(question, query_vector)
+        named = [d for d, p in enumerate(self._doc_places) if p and p in question.places]
+        if named:  # a question that names a place prefers that place's documents
+            scores = scores + self.place_boost * np.isin(self._passage_docs, named) * scores.max()
+        allowed = self._allowed(place, source)
+        if allowed is not None:
+            scores = np.where(np.isin(self._passage_docs, allowed), scores, -np.inf)
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [Hit(int(i), float(scores[i])) for i in top if np.isfinite(scores[i])]
+
+    def _scores(self, question: Question, query_vector: np.ndarray) -> np.ndarray:
+        n = len(self.index.passages)
+        dense = np.full(n, 0.0, dtype=np.float32)
+        if self.fusion != "bm25":
+            for hit in self.index.dense_search(query_vector, n):
+                dense[hit.item] = hit.score
+        sparse = self.index.sparse_scores(list(question.tokens)) if self.fusion != "dense" else np.zeros(n)
+        if self.fusion == "dense":
+            return dense
+        if self.fusion == "bm25":
+            return sparse
+        if self.fusion == "convex":
+            return fusion.convex(dense, sparse, self.dense_weight)
+        ranked = [Hit(int(i), 0.0) for i in np.argsort(-dense)[:100]], [
+            Hit(int(i), 0.0) for i in np.argsort(-sparse)[:100] if sparse[i] > 0
+        ]
+        out = np.zeros(n, dtype=np.float32)
+        for hit in fusion.reciprocal_rank(list(ranked)):
+            out[hit.item] = hit.score
+        return out
+
+    def _allowed(self, place: str | None, source: str | None) -> list[int] | None:
+        if place is None and source is None:
+            return None
+        docs = range(len(self._doc_sources))
+        if place is not None:
+            docs = [d for d in docs if self._doc_places[d] == normalize(place)]
+        if source is not None:
+            docs = [d for d in docs if self._doc_sources[d] == source]
+        return list(docs)

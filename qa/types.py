@@ -1,0 +1,44 @@
+"""What the assistant returns: quotes with citations, and the answer that holds them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A verbatim span of a document: `text == original[start:end]` of the file named by `source`."""
+
+    text: str
+    source: str
+    title: str
+    place: str
+    section: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer to one question: quoted sentences (empty when the documents do not answer) and context."""
+
+    question: str
+    resolved: str  # the question as searched, completed from the conversation when elliptical
+    answered: bool
+    sentences: list[Quote] = field(default_factory=list)
+    passages: list[Quote] = field(default_factory=list)
+    kind: str = "fact"  # what the question asks for: amount, date, list, fact
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self, id: str | None = None) -> dict:
+        """The `--json` contract: one object per question."""
+        drop = ("place",)
+        data = {
+            "question": self.question,
+            "resolved_question": self.resolved,
+            "answered": self.answered,
+            "sentences": [{k: v for k, v in asdict(q).items() if k not in drop} for q in self.sentences],
+            "passages": [{k: v for k, v in asdict(q).items() if k not in drop + ("section",)} for q in self.passages],
+        }
+        return ({"id": id} if id is not None else {}) | data
