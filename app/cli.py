@@ -14,7 +14,9 @@ EXIT_USAGE = 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="qa", description="民生问答: answers about Chinese public-service policy, quoted from the documents")
+    parser = argparse.ArgumentParser(
+        prog="qa", description="民生问答: answers about Chinese public-service policy, quoted from the documents"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     ask = sub.add_parser("ask", help="answer a question (or a --batch file) with cited quotes")
@@ -34,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("folder", type=Path)
     b.add_argument("--out", type=Path, required=True, help="index directory to write (replaced only when complete)")
     b.add_argument("--model", default=DEFAULT_MODEL_NAME, help="sentence-transformers model name or path")
+    from app import chat, eval_cmd
+
+    chat.add_arguments(sub.add_parser("serve", help="start the chat in a browser (Gradio)"))
+    eval_cmd.add_arguments(sub.add_parser("eval", help="score the assistant on the QA benchmark or an open-book set"))
     return parser
 
 
@@ -53,6 +59,14 @@ def main(argv: list[str] | None = None) -> int:
             return _ask(args)
         if args.command == "index":
             return _build(args)
+        if args.command == "serve":
+            from app import chat
+
+            return chat.run(args)
+        if args.command == "eval":
+            from app import eval_cmd
+
+            return eval_cmd.run(args)
     except (BadQuestion, StoreError, IngestError, RuntimeError, OSError) as exc:
         print(f"qa: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -76,7 +90,7 @@ def _ask(args) -> int:
     if args.batch is not None:
         return _ask_batch(args)
     if args.question is None:
-        raise OSError("give a question, e.g. qa ask \"天津农村特困人员每月能领多少钱?\", or --batch FILE")
+        raise OSError('give a question, e.g. qa ask "天津农村特困人员每月能领多少钱?", or --batch FILE')
     from qa.question import check
 
     check(args.question)  # fail on a bad question before loading anything
@@ -112,7 +126,7 @@ def _ask_batch(args) -> int:
                 out = {"id": row.get("id") if isinstance(row, dict) else None, "line": n, "error": str(exc)}
             print(json.dumps(out, ensure_ascii=False), flush=True)
     if failed:
-        print(f"qa: {failed} line(s) of {args.batch} could not be answered (see their \"error\")", file=sys.stderr)
+        print(f'qa: {failed} line(s) of {args.batch} could not be answered (see their "error")', file=sys.stderr)
     return 1 if failed else 0
 
 

