@@ -86,6 +86,8 @@ PLACES = [
     "佛山",
     "东莞",
     "温州",
+    "台北",
+    "高雄",
     "珠海",
     "常州",
     "徐州",
@@ -141,7 +143,7 @@ def decode(data: bytes, source: str) -> str:
     best = from_bytes(data, cp_isolation=["gb18030", "big5", "big5hkscs", "utf_16"]).best()
     if best is None:
         best = from_bytes(data).best()
-    if best is None or best.percent_chaos > 0.2:
+    if best is None or best.percent_chaos > 40:  # percent of characters that look like mojibake
         raise IngestError(f"{source}: undecodable text (not UTF-8, GB18030/GBK or Big5)")
     return str(best)
 

@@ -56,13 +56,14 @@ class Assistant:
         fusion: str = "convex",
         passages: int = PASSAGES,
         progress: bool = True,
+        encoder: Encoder | None = None,
     ):
-        self.model = model
+        self.model = model if encoder is None else encoder.name
         self.index_path = Path(index_path) if index_path else None
         self.fusion = fusion
         self.passages = passages
         self.progress = progress
-        self._encoder = Encoder(model, cache_root=cache_root())
+        self._encoder = encoder or Encoder(model, cache_root=cache_root())
         self._index: Index | None = None
 
     def warm_up(self) -> None:
