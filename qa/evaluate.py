@@ -1,0 +1,221 @@
+"""Scoring the assistant on a QA benchmark: run the questions into a run file, then score the run file.
+
+Running and scoring are separate so that a saved run can be scored again (or by a newer scorer)
+without asking any question twice. A run row records what the assistant returned and where the
+gold answer lies in its document, so scoring needs nothing but the run file.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+from tqdm import tqdm
+
+from index.normalize import normalize
+from qa.assistant import Assistant
+from qa.types import Quote
+
+BENCHMARK = Path(str(resources.files("qa") / "data" / "benchmark.jsonl"))
+UNANSWERABLE = "unanswerable"
+T = TypeVar("T")
+FAILURES = ("wrong_passage", "wrong_sentence", "abstained_wrongly", "answered_unanswerable", "followup_not_completed")
+
+
+def load_benchmark(path: Path = BENCHMARK) -> list[dict]:
+    """The benchmark rows (`id, question, history, source, answer, evidence, type`) of a JSONL file."""
+    return read_jsonl(path)
+
+
+def subsample(items: list[T], limit: int | None, seed: int) -> list[T]:
+    """A fixed-seed random subset of `limit` items in their original order (all of them when limit is None)."""
+    if limit is None or limit >= len(items):
+        return items
+    keep = sorted(random.Random(seed).sample(range(len(items)), limit))
+    return [items[i] for i in keep]
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with Path(path).open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def write_jsonl(rows: Iterable[dict], path: Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+# ---- running ---------------------------------------------------------------------------------------
+
+
+def run_benchmark(assistant: Assistant, rows: list[dict], progress: bool = True) -> list[dict]:
+    """Ask every benchmark question through `assistant.answer`, one run row each."""
+    texts = {d.source: d.text for d in assistant.index.documents}
+    if rows:  # the first answer loads the model: ask it once untimed so latency is what a warm user sees
+        assistant.answer(rows[0]["question"], rows[0]["history"])
+    out = []
+    for row in tqdm(rows, desc="benchmark", disable=not progress):
+        t0 = time.perf_counter()
+        answer = assistant.answer(row["question"], row["history"])
+        ms = (time.perf_counter() - t0) * 1e3
+        out.append(
+            {
+                **{k: row[k] for k in ("id", "type", "question", "history", "source", "answer")},
+                "gold_span": gold_span(row, texts),
+                "resolved": answer.resolved,
+                "answered": answer.answered,
+                "sentences": [quote_row(q) for q in answer.sentences],
+                "passages": [quote_row(q) for q in answer.passages],
+                "ms": round(ms, 1),
+            }
+        )
+    return out
+
+
+def gold_span(row: dict, texts: dict[str, str]) -> list[int] | None:
+    """Where the gold answer lies in its document: the answer's offsets inside its evidence sentence."""
+    text = texts.get(row["source"] or "", "")
+    at = text.find(row["evidence"]) if row.get("evidence") else -1
+    if at < 0:
+        return None
+    start = at + row["evidence"].find(row["answer"])
+    return [start, start + len(row["answer"])]
+
+
+def quote_row(q: Quote) -> dict:
+    return {"source": q.source, "start": q.start, "end": q.end, "text": q.text}
+
+
+# ---- scoring ---------------------------------------------------------------------------------------
+
+
+def contains(text: str, answer: str) -> bool:
+    """Whether `text` holds `answer` once both are normalised the same way (script, width, spaces)."""
+    return normalize(answer) in normalize(text)
+
+
+def passage_rank(row: dict) -> int | None:
+    """1-based rank of the first passage from the gold document that contains the gold answer's span."""
+    for rank, p in enumerate(row["passages"], start=1):
+        if p["source"] == row["source"] and _holds_gold(p, row):
+            return rank
+    return None
+
+
+def _holds_gold(passage: dict, row: dict) -> bool:
+    span = row.get("gold_span")
+    if span is None:  # evidence not found in the indexed text: fall back to the answer's words
+        return contains(passage["text"], row["answer"])
+    return passage["start"] <= span[0] and span[1] <= passage["end"]
+
+
+def answer_rank(row: dict) -> int | None:
+    """1-based rank of the first quoted sentence from the gold document that contains the gold answer."""
+    for rank, s in enumerate(row["sentences"], start=1):
+        if s["source"] == row["source"] and contains(s["text"], row["answer"]):
+            return rank
+    return None
+
+
+def at_k(ranks: list[int | None], k: int) -> float | None:
+    """Share of ranks that are at most k (None when there is nothing to score)."""
+    return rate([r is not None and r <= k for r in ranks])
+
+
+def mrr(ranks: list[int | None], k: int = 10) -> float | None:
+    """Mean reciprocal rank, counting ranks beyond k as misses."""
+    return _mean([1.0 / r if r is not None and r <= k else 0.0 for r in ranks])
+
+
+def rate(flags: list[bool]) -> float | None:
+    """Share of true flags (None when there are none to count)."""
+    return _mean(flags)
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    return round(float(np.percentile(values, q)), 1) if values else None
+
+
+def _mean(values: list[float | bool]) -> float | None:
+    return round(float(np.mean(values)), 4) if values else None
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def score_group(rows: list[dict]) -> dict:
+    """All figures for a set of run rows; a figure with nothing to score is None."""
+    answerable = [r for r in rows if r["type"] != UNANSWERABLE]
+    passages = [passage_rank(r) for r in answerable]
+    answers = [answer_rank(r) for r in answerable]
+    abstained = [r for r in rows if not r["answered"]]
+    right = sum(r["type"] == UNANSWERABLE for r in abstained)
+    latencies = [r["ms"] for r in rows]
+    return {
+        "questions": len(rows),
+        "answerable": len(answerable),
+        "recall@1": at_k(passages, 1),
+        "recall@5": at_k(passages, 5),
+        "mrr@10": mrr(passages, 10),
+        "hit@1": at_k(answers, 1),
+        "hit@3": at_k(answers, 3),
+        "abstention_precision": _share(right, len(abstained)),
+        "abstention_recall": _share(right, len(rows) - len(answerable)),
+        "false_abstention": _share(len(abstained) - right, len(answerable)),
+        "latency_p50_ms": percentile(latencies, 50),
+        "latency_p95_ms": percentile(latencies, 95),
+    }
+
+
+def failure(row: dict) -> str | None:
+    """Why a row failed (None when hit@1 holds or an unanswerable question was declined); see FAILURES."""
+    if row["type"] == UNANSWERABLE:
+        return "answered_unanswerable" if row["answered"] else None
+    if answer_rank(row) == 1:
+        return None
+    if row["history"] and row["resolved"] == normalize(row["question"]):
+        return "followup_not_completed"
+    if not row["answered"]:
+        return "abstained_wrongly"
+    return "wrong_passage" if passage_rank(row) is None else "wrong_sentence"
+
+
+def failure_example(row: dict) -> dict:
+    """A failing row, shortened for reading: the question, the gold and what we quoted first."""
+    top = row["sentences"][0] if row["sentences"] else None
+    return {
+        "id": row["id"],
+        "type": row["type"],
+        "why": failure(row),
+        "question": row["question"],
+        "history": row["history"],
+        "resolved": row["resolved"],
+        "gold": row["answer"],
+        "gold_source": row["source"],
+        "returned": top and top["text"].replace("\n", ""),
+        "returned_source": top and top["source"],
+        "answer_rank": answer_rank(row),
+        "passage_rank": passage_rank(row),
+    }
+
+
+def score_benchmark(rows: list[dict]) -> dict:
+    """The report: figures overall and per question type, failure counts and the failing rows."""
+    types = sorted({r["type"] for r in rows})
+    failing = [r for r in rows if failure(r)]
+    return {
+        "overall": score_group(rows),
+        "by_type": {t: score_group([r for r in rows if r["type"] == t]) for t in types},
+        "failures": {why: sum(failure(r) == why for r in failing) for why in FAILURES},
+        "failing": [failure_example(r) for r in failing],
+    }

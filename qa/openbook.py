@@ -1,0 +1,206 @@
+"""The open-book protocol of ../shared/eval/README.md over a SQuAD-form split.
+
+Every (de-duplicated) paragraph of the split becomes one document of a single index; every question
+is asked against that whole corpus, once per retrieval method, and a plain character-bigram BM25
+over the raw paragraphs runs beside them as the baseline the README compares with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import opencc
+from tqdm import tqdm
+
+from index.embed import Encoder
+from index.store import FORMAT_VERSION, MANIFEST, build, expected_manifest_keys
+from index.types import Document
+from qa.assistant import Assistant, cache_root
+from qa.evaluate import at_k, contains, mrr, percentile, rate
+from qa.question import BadQuestion
+
+METHODS = ("bm25", "dense", "convex", "rrf")  # convex is the shipped hybrid
+BASELINE = "bigram-bm25"
+PASSAGES = 10  # ask for more than a user sees: a paragraph may be split into several passages
+LOOSE_K = 5
+
+
+@dataclass(frozen=True)
+class OpenQuestion:
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    paragraph: str  # the gold paragraph's id, after de-duplication
+
+
+@dataclass(frozen=True)
+class Split:
+    paragraphs: list[Document]  # source = paragraph id, title = article title
+    questions: list[OpenQuestion]
+
+
+def load_split(path: Path) -> Split:
+    """The paragraphs (identical ones merged, keeping the first id) and questions of a SQuAD-form file."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    ids: dict[str, str] = {}  # context → paragraph id
+    paragraphs, questions = [], []
+    for a, article in enumerate(data["data"]):
+        for n, para in enumerate(article["paragraphs"]):
+            context = para["context"]
+            if context not in ids:
+                pid = str(para.get("id") or f"{a}-{n}")
+                ids[context] = pid if pid not in ids.values() else f"{pid}#{a}-{n}"
+                paragraphs.append(Document(ids[context], article.get("title") or "", "", context))
+            for qa in para["qas"]:
+                answers = tuple(dict.fromkeys(x["text"] for x in qa["answers"] if x["text"].strip()))
+                questions.append(OpenQuestion(str(qa["id"]), qa["question"], answers, ids[context]))
+    return Split(paragraphs, questions)
+
+
+def simplified(questions: list[OpenQuestion]) -> list[OpenQuestion]:
+    """The questions converted to Simplified script (OpenCC t2s); paragraphs stay as they are."""
+    t2s = opencc.OpenCC("t2s")
+    return [replace(q, question=t2s.convert(q.question)) for q in questions]
+
+
+def index_for(path: Path, split: Split, encoder: Encoder, progress: bool = True, rebuild: bool = False) -> Path:
+    """The split's index, built once and cached by file name, file hash, index format and model."""
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+    model = "".join(c if c.isalnum() or c in "-_." else "_" for c in encoder.name)
+    out = cache_root() / "openbook" / f"{Path(path).stem}-{digest}-v{FORMAT_VERSION}-{model}"
+    if rebuild or not _current(out, encoder):
+        build(split.paragraphs, out, encoder, progress=progress)
+    return out
+
+
+def _current(out: Path, encoder: Encoder) -> bool:
+    """Whether a cached index exists and was built the way this code and model would build it."""
+    try:
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return all(manifest.get(k) == v for k, v in expected_manifest_keys(encoder).items())
+
+
+class _QueryCache:
+    """An encoder that embeds each query once, so the methods compared share one query vector."""
+
+    def __init__(self, encoder: Encoder):
+        self._encoder = encoder
+        self._memo: dict[str, np.ndarray] = {}
+
+    def __getattr__(self, name: str):
+        return getattr(self._encoder, name)
+
+    def encode(self, texts: list[str], kind: str, progress: bool = False) -> np.ndarray:
+        if kind != "query":
+            return self._encoder.encode(texts, kind, progress)
+        todo = [t for t in dict.fromkeys(texts) if t not in self._memo]
+        if todo:
+            self._memo.update(zip(todo, self._encoder.encode(todo, "query"), strict=True))
+        return np.stack([self._memo[t] for t in texts])
+
+
+def run_open_book(
+    index_path: Path, questions: list[OpenQuestion], encoder: Encoder, methods=METHODS, progress: bool = True
+) -> list[dict]:
+    """Ask every question once per retrieval method over the same index; one run row per (method, question)."""
+    shared = _QueryCache(encoder)
+    rows = []
+    for method in methods:
+        assistant = Assistant(index_path, fusion=method, passages=PASSAGES, progress=False, encoder=shared)
+        assistant.warm_up()
+        rows += [_ask(assistant, q, method) for q in tqdm(questions, desc=method, disable=not progress)]
+    return rows
+
+
+def _ask(assistant: Assistant, q: OpenQuestion, method: str) -> dict:
+    row = {"method": method, "id": q.id, "question": q.question, "paragraph": q.paragraph, "answers": list(q.answers)}
+    try:
+        answer = assistant.answer(q.question)
+    except BadQuestion as exc:
+        return row | {"error": str(exc), "answered": False, "passages": [], "sentences": [], "ms": 0.0}
+    return row | {
+        "answered": answer.answered,
+        "passages": [[p.source, p.start, p.end] for p in answer.passages],
+        "sentences": [[s.source, s.text] for s in answer.sentences[:3]],
+        "encode_ms": round(answer.timings.get("encode_ms", 0.0), 1),  # paid once per question, by the first method
+        "ms": round(sum(v for k, v in answer.timings.items() if k != "encode_ms"), 1),
+    }
+
+
+def bigrams(text: str) -> list[str]:
+    """Overlapping character pairs of the raw text: no segmentation, no normalisation."""
+    return [text[i : i + 2] for i in range(len(text) - 1)] or [text]
+
+
+def run_bigram_baseline(split: Split, questions: list[OpenQuestion], k: int = PASSAGES) -> list[dict]:
+    """The reference baseline: BM25 over character bigrams of the raw paragraphs, one run row per question."""
+    model = bm25s.BM25()
+    model.index([bigrams(p.text) for p in split.paragraphs], show_progress=False)
+    rows = []
+    for q in questions:
+        t0 = time.perf_counter()
+        top = np.argsort(-model.get_scores(bigrams(q.question)), kind="stable")[:k]
+        ms = (time.perf_counter() - t0) * 1e3
+        passages = [[split.paragraphs[i].source, 0, len(split.paragraphs[i].text)] for i in top]
+        row = {"method": BASELINE, "id": q.id, "question": q.question, "paragraph": q.paragraph}
+        rows.append(row | {"answers": list(q.answers), "passages": passages, "ms": round(ms, 1)})
+    return rows
+
+
+def paragraph_rank(row: dict) -> int | None:
+    """1-based rank of the gold paragraph among the distinct paragraphs the passages come from."""
+    seen = list(dict.fromkeys(source for source, _, _ in row["passages"]))
+    return seen.index(row["paragraph"]) + 1 if row["paragraph"] in seen else None
+
+
+def sentence_rank(row: dict) -> int | None:
+    """1-based rank of the first quoted sentence from the gold paragraph that holds a gold answer."""
+    for rank, (source, text) in enumerate(row["sentences"], start=1):
+        if source == row["paragraph"] and any(contains(text, a) for a in row["answers"]):
+            return rank
+    return None
+
+
+def loose_hit(row: dict, texts: dict[str, str], k: int = LOOSE_K) -> bool:
+    """Whether any of the top k passages holds a gold answer, from whichever paragraph."""
+    return any(contains(texts[s][a:b], ans) for s, a, b in row["passages"][:k] for ans in row["answers"])
+
+
+def score_method(rows: list[dict], texts: dict[str, str]) -> dict:
+    """Figures for one method's rows; sentence figures are None for the baseline, which quotes nothing."""
+    ranks = [paragraph_rank(r) for r in rows]
+    quoting = all("sentences" in r for r in rows)
+    hits = [sentence_rank(r) for r in rows] if quoting else []
+    return {
+        "questions": len(rows),
+        "recall@1": at_k(ranks, 1),
+        "recall@5": at_k(ranks, 5),
+        "mrr@10": mrr(ranks, 10),
+        "hit@1": at_k(hits, 1),
+        "hit@3": at_k(hits, 3),
+        f"answer_in_top{LOOSE_K}": rate([loose_hit(r, texts) for r in rows]),
+        "answered": rate([r["answered"] for r in rows]) if quoting else None,
+        "latency_p50_ms": percentile([r["ms"] for r in rows], 50),
+        "latency_p95_ms": percentile([r["ms"] for r in rows], 95),
+    }
+
+
+def score_open_book(rows: list[dict], split: Split) -> dict:
+    """Figures per method, in the order the methods were run, and the one-off query-encoding latency."""
+    texts = {p.source: p.text for p in split.paragraphs}
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    encode: dict[str, float] = {}
+    for r in rows:
+        encode[r["id"]] = max(encode.get(r["id"], 0.0), r.get("encode_ms", 0.0))
+    return {
+        "methods": {m: score_method([r for r in rows if r["method"] == m], texts) for m in methods},
+        "query_encode_p50_ms": percentile([v for v in encode.values() if v > 0], 50),
+    }
