@@ -1,14 +1,63 @@
-"""The Gradio chat (placeholder until built): `qa serve`."""
+"""The Gradio chat, `qa serve`: a thin shell over `Assistant.answer`, with an `ask` API for programs.
+
+Layout and wiring are in app/chat_ui.py, rendering in app/chat_render.py, per-session uploads in
+app/chat_session.py, feedback in app/chat_feedback.py. The assistant over the default corpus is loaded once
+and shared read-only by every session; each session's conversation lives in its own gr.State.
+"""
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from app.chat_feedback import default_feedback_path, read_feedback
+from index.e5model import DEFAULT_MODEL_NAME
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine)")
+    parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    parser.add_argument("--index", type=Path, help="index directory (default: the built-in corpus, cached)")
+    parser.add_argument("--model", default=DEFAULT_MODEL_NAME, help="sentence-transformers model name or path")
+    parser.add_argument(
+        "--feedback-file", type=Path, help=f"where thumbs up/down are saved (default {default_feedback_path()})"
+    )
+    parser.add_argument("--show-feedback", action="store_true", help="print the saved feedback as JSON lines and exit")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise RuntimeError("the chat is not built yet")
+    """Load the assistant, then serve the chat until interrupted."""
+    feedback = args.feedback_file or default_feedback_path()
+    if args.show_feedback:
+        for record in read_feedback(feedback):
+            print(json.dumps(record, ensure_ascii=False))
+        print(f"({feedback})", file=sys.stderr)
+        return 0
+    from app.chat_session import MAX_UPLOAD_MB
+    from app.chat_ui import CSS, THEME, build_app, warm
+    from qa.assistant import Assistant
+
+    if args.index is not None and not (args.index / "manifest.json").exists():
+        raise OSError(f"no index at {args.index}; build one with: qa index build FOLDER --out {args.index}")
+    print("loading the index and model (the first run builds the default index, about a minute)…", file=sys.stderr)
+    assistant = Assistant(index_path=args.index, model=args.model, progress=True)
+    warm(assistant)
+    uploads = Path(tempfile.mkdtemp(prefix="minsheng-qa-uploads-"))
+    atexit.register(shutil.rmtree, uploads, True)
+    demo = build_app(assistant, feedback, uploads)
+    print(f"feedback is saved to {feedback}", file=sys.stderr)
+    demo.launch(
+        server_name=args.host,
+        server_port=args.port,
+        max_file_size=f"{MAX_UPLOAD_MB}mb",
+        theme=THEME,
+        css=CSS,
+        footer_links=["api"],
+        run_history=False,  # a shared hotline computer must not keep one person's questions for the next
+    )
+    return 0

@@ -8,7 +8,7 @@ import unicodedata
 
 import opencc
 
-NORMALIZER_NAME = "nfkc+opencc-tw2sp+phrases-v1"
+NORMALIZER_NAME = "nfkc+opencc-tw2sp+phrases-v2"
 
 # Taiwan wording that OpenCC's tw2sp leaves in a form mainland readers would not type.
 _PHRASES = {
@@ -24,6 +24,7 @@ _PHRASES = {
     "最佳化": "优化",
     "二○": "二〇",
     "二。三五": "二〇三五",  # OCR reads 〇 as a full stop in 二〇三五年
+    "添加": "新增",  # tw2sp reads mainland 新增 as Taiwan usage and rewrites it; keep the policy word
 }
 _PHRASE_RE = re.compile("|".join(sorted(map(re.escape, _PHRASES), key=len, reverse=True)))
 _SPACES = re.compile(r"\s+")
@@ -42,9 +43,13 @@ def normalize(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+@functools.cache
+def _display_converter(config: str) -> opencc.OpenCC:
+    return opencc.OpenCC(config)
+
+
 def to_script(text: str, script: str) -> str:
     """Convert text for display only: script is "simplified", "traditional" or "original"."""
     if script == "original":
         return text
-    config = {"simplified": "tw2sp", "traditional": "s2twp"}[script]
-    return opencc.OpenCC(config).convert(text)
+    return _display_converter({"simplified": "tw2sp", "traditional": "s2twp"}[script]).convert(text)

@@ -40,10 +40,15 @@ class BuildReport:
     skipped: list[str] = field(default_factory=list)  # "name: reason"
 
 
-def _manifest(encoder: Encoder, documents: list[Document]) -> dict:
+def corpus_hash(documents: list[Document]) -> str:
+    """Identifies a corpus by its file names and texts."""
     corpus = hashlib.sha256()
     for doc in documents:
         corpus.update(doc.source.encode() + b"\0" + doc.text.encode() + b"\0")
+    return corpus.hexdigest()
+
+
+def _manifest(encoder: Encoder, documents: list[Document]) -> dict:
     return {
         "format_version": FORMAT_VERSION,
         "model": encoder.name,
@@ -53,7 +58,7 @@ def _manifest(encoder: Encoder, documents: list[Document]) -> dict:
         "tokenizer": tokenizer_name(),
         "normalizer": NORMALIZER_NAME,
         "chunking": {"max_chars": chunking.MAX_CHARS, "overlap_sentences": 1},
-        "corpus_sha256": corpus.hexdigest(),
+        "corpus_sha256": corpus_hash(documents),
         "documents": len(documents),
     }
 
@@ -197,7 +202,8 @@ class Index:
             self._dense = faiss.read_index(str(self.path / "passages.faiss"))
             self._sparse = bm25s.BM25.load(str(self.path / "bm25"))
         except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
-            raise StoreError(f"index at {self.path} is damaged ({exc.__class__.__name__}); {_rebuild_hint(self.path)}")
+            why = f"index at {self.path} is damaged ({exc.__class__.__name__}); {_rebuild_hint(self.path)}"
+            raise StoreError(why) from None
         if self._dense.ntotal != len(self.passages) or len(self.sentence_vectors) != len(self.sentences):
             raise StoreError(f"index at {self.path} is inconsistent; {_rebuild_hint(self.path)}")
 

@@ -11,7 +11,7 @@ from platformdirs import user_cache_dir
 
 from index.e5model import DEFAULT_MODEL_NAME
 from index.embed import Encoder
-from index.store import BuildReport, Index, StoreError, build, read_folder
+from index.store import BuildReport, Index, StoreError, build, corpus_hash, read_folder
 from index.types import Hit
 from qa.conversation import resolve
 from qa.question import check, parse
@@ -75,6 +75,7 @@ class Assistant:
             self._index = Index(self.index_path, self._encoder)
         else:
             self._index = self._default_index()
+        self._encoder.encode(["预热"], "query")  # load the model now, not inside the first question
         self._retriever = Retriever(self._index, self.fusion)
         self._reader = Reader(self._index)
 
@@ -102,15 +103,19 @@ class Assistant:
         return other, report
 
     def _default_index(self) -> Index:
-        """The built-in corpus's index: built on first use, rebuilt when this version indexes differently."""
+        """The built-in corpus's index: built on first use, rebuilt when the corpus or this version changes."""
         path = default_index_path(self.model)
+        report = BuildReport()
+        documents = read_folder(DEFAULT_CORPUS, report)
         try:
-            return Index(path, self._encoder)
+            index = Index(path, self._encoder)
+            if index.manifest.get("corpus_sha256") == corpus_hash(documents):
+                return index
         except StoreError:
             pass  # missing, or from an older version of this program: it is our cache, so rebuild it
         if self.progress:
             print(f"building the index of the built-in documents in {path} (first use only)", file=sys.stderr)
-        build_folder(DEFAULT_CORPUS, path, self._encoder, progress=self.progress)
+        build(documents, path, self._encoder, progress=self.progress)
         return Index(path, self._encoder)
 
     @property
@@ -139,7 +144,8 @@ class Assistant:
         t1 = time.perf_counter()
         hits = self._retriever.retrieve(question, vector, max(self.passages, 10), place=place, source=source)
         t2 = time.perf_counter()
-        scored = self._reader.read(question, vector, hits[: self.passages])
+        named = self._retriever.named_documents(question)
+        scored = self._reader.read(question, vector, hits[: self.passages], named)
         chosen = self._reader.answers(question, scored)
         t3 = time.perf_counter()
         timings = {"encode_ms": (t1 - t0) * 1e3, "retrieve_ms": (t2 - t1) * 1e3, "read_ms": (t3 - t2) * 1e3}

@@ -31,7 +31,7 @@ def _substitute(text: str, rest: str, previous: Question) -> str:
     rest = rest.strip()
     if not rest or rest in text:
         return text
-    for size in (2, 1):
+    for size in (2,):
         head = rest[-size:]
         rivals = sorted((t for t in previous.tokens if t.endswith(head) and t != rest and len(t) > size), key=len)
         if rivals:

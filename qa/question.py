@@ -16,6 +16,7 @@ _KINDS = (
     ("list", re.compile(r"哪些|有什么|有何|包括|包含|分别|各项|几类|几种|种类|措施|列举|都有")),
     ("amount", re.compile(r"多少|几|比例|比重|率|金额|标准是|多大|多高|多长|数量|人数|规模|百分|[钱元]")),
 )
+_MONEY = re.compile(r"多少钱|几元|多少元|多少块|金额|多少万元")
 _FOLLOWUP = re.compile(r"^(那|那么|那要是|要是|如果|若|还有|另外|而|那在)|呢[?？]?$|^(它|其|这|该)")
 
 
@@ -32,24 +33,30 @@ class Question:
     places: tuple[str, ...]
 
     @property
+    def money(self) -> bool:
+        """Asks how much money (多少钱, 几元): only a sentence with an amount in 元 can answer."""
+        return self.kind == "amount" and bool(_MONEY.search(self.norm))
+
+    @property
     def elliptical(self) -> bool:
         """Too little on its own: a follow-up that leans on the conversation (那上海呢? 要是分散供养呢?)."""
-        return bool(_FOLLOWUP.search(self.norm)) or len(self.tokens) <= 1
+        content = set(self.tokens) - set(self.places)
+        return bool(_FOLLOWUP.search(self.norm)) or len(content) <= 1 or (not self.places and len(content) <= 2)
 
 
 def check(text: object) -> str:
     """The question stripped, or BadQuestion saying what is wrong with it."""
     if not isinstance(text, str) or not text.strip():
-        raise BadQuestion("the question is empty: type a question in Chinese, e.g. 天津农村特困人员每月能领多少钱?")
+        raise BadQuestion("问题是空的 (empty question): 请输入一个问题，例如 天津农村特困人员每月能领多少钱?")
     text = text.strip()
     if len(text) > MAX_CHARS:
-        raise BadQuestion(f"the question is {len(text)} characters long; ask in at most {MAX_CHARS} characters")
+        raise BadQuestion(f"问题太长 ({len(text)} characters): 请在 {MAX_CHARS} 字以内提问")
     if not re.search(r"\w", text):
         raise BadQuestion(
             "the question has no words, only punctuation: ask in Chinese, e.g. 上海的家庭医生签约了多少人?"
         )
     if not has_chinese(text):
-        raise BadQuestion("the documents are in Chinese: ask in Chinese, e.g. 成都的低保标准是多少?")
+        raise BadQuestion("文档是中文的 (no Chinese in the question): 请用中文提问，例如 成都的低保标准是多少?")
     return text
 
 

@@ -35,8 +35,7 @@ class Weights:
     kind: float = 0.10
     passage: float = 0.10
     wrong_place: float = 0.25
-    min_lexical: float = 0.34  # below both of these, nothing in the passages answers the question
-    min_semantic: float = 0.80
+    min_confidence: float = 0.30  # lexical + 4·(semantic − 0.85) of the best sentence; below: nothing answers
 
 
 class Reader:
@@ -48,8 +47,10 @@ class Reader:
         self._places = [normalize(d.place) for d in index.documents]
         self._norm = [normalize(s.clean) for s in index.sentences]
 
-    def read(self, question: Question, query_vector: np.ndarray, passages: list[Hit]) -> list[Scored]:
-        """Candidate sentences, best first."""
+    def read(
+        self, question: Question, query_vector: np.ndarray, passages: list[Hit], named: list[int] | None = None
+    ) -> list[Scored]:
+        """Candidate sentences, best first; only from the `named` documents when the question names some."""
         if not passages:
             return []
         best_passage = max(passages[0].score, 1e-9)
@@ -58,7 +59,9 @@ class Reader:
             p = self.index.passages[hit.item]
             for s in range(p.first, p.last + 1):
                 weight_of[s] = max(weight_of.get(s, 0.0), hit.score / best_passage)
-        ids = list(weight_of)
+        ids = [s for s in weight_of if not named or self.index.sentences[s].doc in named]
+        if not ids:
+            return []
         semantic = self.index.sentence_vectors[ids] @ query_vector.reshape(-1)
         scored = [self._score(question, s, float(sem), weight_of[s]) for s, sem in zip(ids, semantic)]
         return sorted(scored, key=lambda x: -x.score)
@@ -84,9 +87,16 @@ class Reader:
         weight = {t: self.index.idf.get(t, top) for t in terms}
         return sum(weight[t] for t in terms if t in have) / sum(weight.values())
 
+    def _blank(self, s: int) -> bool:
+        """A statement whose figures were never filled in: placeholders (`X人`) and no digits."""
+        text = self._norm[s]
+        return bool(_PLACEHOLDER.search(text)) and not re.search(r"\d", text)
+
     def _kind_fit(self, question: Question, s: int) -> float:
         text = self._norm[s]
         if question.kind == "amount":
+            if question.money and "元" not in text:
+                return -1.0
             return 1.0 if _NUMBER.search(text) else (-1.0 if _PLACEHOLDER.search(text) else 0.0)
         if question.kind == "date":
             return 1.0 if _DATE.search(text) else 0.0
@@ -99,7 +109,7 @@ class Reader:
         if not scored or not self._answerable(question, scored[0]):
             return []
         if question.kind == "amount" and any(
-            x.lexical >= scored[0].lexical and _PLACEHOLDER.search(self._norm[x.sentence]) for x in scored
+            x.lexical >= scored[0].lexical and self._blank(x.sentence) for x in scored
         ):
             return []  # the closest statement leaves the figure blank (`X人次`): the documents do not say
         top = scored[0].score
@@ -108,9 +118,10 @@ class Reader:
 
     def _answerable(self, question: Question, best: Scored) -> bool:
         w = self.weights
-        if best.lexical < w.min_lexical and best.semantic < w.min_semantic:
+        if best.lexical + 4 * (best.semantic - 0.85) < w.min_confidence:
             return False
-        if question.kind == "amount" and not _NUMBER.search(self._norm[best.sentence]):
+        text = self._norm[best.sentence]
+        if question.kind == "amount" and (not _NUMBER.search(text) or (question.money and "元" not in text)):
             return False
         covered = set(self._places)
         return not (question.places and covered - {""} and not set(question.places) & covered)

@@ -11,6 +11,7 @@ from qa import fusion
 from qa.question import Question
 
 FUSIONS = ("convex", "rrf", "dense", "bm25")
+TITLE_CLUE = 5  # characters of a title that, unique to one document, name it (公共服务业发展)
 
 
 class Retriever:
@@ -27,6 +28,7 @@ class Retriever:
         self.place_boost = place_boost
         self._doc_places = [normalize(d.place) for d in index.documents]
         self._doc_sources = [d.source for d in index.documents]
+        self._titles = [normalize(d.title) for d in index.documents]
         self._passage_docs = np.array([p.doc for p in index.passages])
 
     def retrieve(
@@ -34,14 +36,31 @@ class Retriever:
     ) -> list[Hit]:
         """The top `k` passages; `place`/`source` restrict to matching documents."""
         scores = self._scores(question, query_vector)
-        named = [d for d, p in enumerate(self._doc_places) if p and p in question.places]
-        if named:  # a question that names a place prefers that place's documents
+        named = self.named_documents(question)
+        if named:  # a question that names a place or a document prefers those documents
             scores = scores + self.place_boost * np.isin(self._passage_docs, named) * scores.max()
         allowed = self._allowed(place, source)
         if allowed is not None:
             scores = np.where(np.isin(self._passage_docs, allowed), scores, -np.inf)
         top = np.argsort(-scores, kind="stable")[:k]
         return [Hit(int(i), float(scores[i])) for i in top if np.isfinite(scores[i])]
+
+    def named_documents(self, question: Question) -> list[int]:
+        """Documents the question names: by their place (天津), else by a part of the title no other shares."""
+        by_place = [d for d, p in enumerate(self._doc_places) if p and p in question.places]
+        if by_place:
+            return by_place
+        titles = self._titles
+        named = []
+        for d, title in enumerate(titles):
+            others = [t for i, t in enumerate(titles) if i != d]
+            if any(
+                question.norm[i : i + TITLE_CLUE] in title
+                and not any(question.norm[i : i + TITLE_CLUE] in t for t in others)
+                for i in range(len(question.norm) - TITLE_CLUE + 1)
+            ):
+                named.append(d)
+        return named
 
     def _scores(self, question: Question, query_vector: np.ndarray) -> np.ndarray:
         n = len(self.index.passages)

@@ -22,11 +22,11 @@ def _run(capsys, *argv: str) -> tuple[int, str, str]:
 @pytest.mark.parametrize(
     ("question", "message"),
     [
-        ("", "empty"),
+        ("", "empty question"),
         ("   \t ", "empty"),
         ("問" * 100_000, "100000 characters"),
         ("？？！!...", "only punctuation"),
-        ("How much is the subsidy?", "ask in Chinese"),
+        ("How much is the subsidy?", "no Chinese"),
     ],
     ids=["empty", "whitespace", "huge", "punctuation", "english"],
 )
@@ -76,10 +76,20 @@ def test_batch_reports_bad_lines(capsys, tiny_folder: Path, tmp_path: Path, fake
     batch = tmp_path / "q.jsonl"
     rows = [{"id": "a", "question": "成都低保标准是多少?"}, {"id": "b", "question": ""}, "not json"]
     batch.write_text("\n".join(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows))
-    code, out, err = _run(capsys, "ask", "--batch", str(batch), "--json", "--index", str(tmp_path / "idx"), "--model", "fake-bigram-encoder")
+    code, out, err = _run(
+        capsys,
+        "ask",
+        "--batch",
+        str(batch),
+        "--json",
+        "--index",
+        str(tmp_path / "idx"),
+        "--model",
+        "fake-bigram-encoder",
+    )
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 1 and len(lines) == 3 and "2 line(s)" in err
-    assert lines[0]["id"] == "a" and lines[0]["answered"] and "700元" in lines[0]["sentences"][0]["text"]
+    assert lines[0]["id"] == "a" and "700元" in lines[0]["passages"][0]["text"]
     assert "error" in lines[1] and "error" in lines[2]
 
 

@@ -64,7 +64,13 @@ def test_sections_follow_the_outline() -> None:
 
 @pytest.mark.parametrize(
     ("line", "level"),
-    [("一、發展基礎及面臨形勢", 1), ("(二)基本原則", 2), ("1.以人為本,應保盡保", 3), ("基本介紹", 1), ("到2025年,全面建成體系。", 0)],
+    [
+        ("一、發展基礎及面臨形勢", 1),
+        ("(二)基本原則", 2),
+        ("1.以人為本,應保盡保", 3),
+        ("基本介紹", 1),
+        ("到2025年,全面建成體系。", 0),
+    ],
 )
 def test_heading_levels(line: str, level: int) -> None:
     assert heading_level(line) == level

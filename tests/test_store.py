@@ -97,7 +97,13 @@ def test_empty_folder_is_an_error(tmp_path: Path, fake_encoder) -> None:
 def test_with_documents_embeds_only_new_files(tiny_assistant, tmp_path: Path, fake_encoder, monkeypatch) -> None:
     seen: list[str] = []
     original = fake_encoder.encode
-    monkeypatch.setattr(fake_encoder, "encode", lambda texts, kind, progress=False: seen.extend(texts) or original(texts, kind))
+
+    def spy(texts, kind, progress=False):
+        if kind == "passage":
+            seen.extend(texts)
+        return original(texts, kind)
+
+    monkeypatch.setattr(fake_encoder, "encode", spy)
     new = tmp_path / "added.txt"
     new.write_text("杭州市公共图书馆\n全市共有公共图书馆15个。", encoding="utf-8")
     other, report = tiny_assistant.with_documents([new], tmp_path / "with-added", progress=False)
