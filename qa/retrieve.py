@@ -28,7 +28,7 @@ class Retriever:
         self.place_boost = place_boost
         self._doc_places = [normalize(d.place) for d in index.documents]
         self._doc_sources = [d.source for d in index.documents]
-        self._titles = [normalize(d.title) for d in index.documents]
+        self.names = [normalize(d.title + _subtitle(d.text)) for d in index.documents]
         self._passage_docs = np.array([p.doc for p in index.passages])
 
     def retrieve(
@@ -46,11 +46,14 @@ class Retriever:
         return [Hit(int(i), float(scores[i])) for i in top if np.isfinite(scores[i])]
 
     def named_documents(self, question: Question) -> list[int]:
-        """Documents the question names: by their place (天津), else by a part of the title no other shares."""
+        """Documents the question names: by their place (天津), else by a part of the title no other shares.
+
+        A title counts with its subtitle (`——市发改委调研报告`), which is how people refer to a report.
+        """
         by_place = [d for d, p in enumerate(self._doc_places) if p and p in question.places]
         if by_place:
             return by_place
-        titles = self._titles
+        titles = self.names
         named = []
         for d, title in enumerate(titles):
             others = [t for i, t in enumerate(titles) if i != d]
@@ -93,3 +96,11 @@ class Retriever:
         if source is not None:
             docs = [d for d in docs if self._doc_sources[d] == source]
         return list(docs)
+
+
+def _subtitle(text: str) -> str:
+    """A dash-led subtitle line among a document's first lines (`——市发改委调研报告`), else ""."""
+    for line in text.split("\n")[1:4]:
+        if line.strip().startswith(("——", "--", "—")):
+            return " " + line.strip().lstrip("—-")
+    return ""
