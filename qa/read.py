@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.normalize import normalize
-from index.store import Index
-from index.types import Hit
 from index.segment import heading_level
+from index.store import Index
 from index.tokenize import tokenize
+from index.types import Hit
 from qa.question import Question
 from qa.retrieve import _subtitle
 
