@@ -98,10 +98,12 @@ class Reader:
         weight = {t: self.index.idf.get(t, top) for t in terms}
         return sum(weight[t] for t in terms if t in have) / sum(weight.values())
 
-    def _blank(self, s: int) -> bool:
-        """A statement whose figures were never filled in: placeholders (`X人`) and no digits."""
+    def _blank(self, question: Question, s: int) -> bool:
+        """A statement whose figure was never filled in (`X人次`): a placeholder, and no other number
+        than those the question itself gives (`65 岁…管理率已达X%` for a question about 65岁)."""
         text = self._norm[s]
-        return bool(_PLACEHOLDER.search(text)) and not re.search(r"\d", text)
+        own = set(re.findall(r"\d+(?:\.\d+)?", text)) - set(re.findall(r"\d+(?:\.\d+)?", question.norm))
+        return bool(_PLACEHOLDER.search(text)) and not own
 
     def _kind_fit(self, question: Question, s: int) -> float:
         text = self._norm[s]
@@ -117,22 +119,27 @@ class Reader:
 
     def answers(self, question: Question, scored: list[Scored]) -> list[Scored]:
         """The sentences to quote (none when nothing answers): 1–3, more for a list question."""
-        if not scored or not self._answerable(question, scored[0]):
+        fitting = [x for x in scored if self._can_answer(question, x.sentence)]
+        if not fitting or not self._answerable(question, fitting[0]):
             return []
         if question.kind == "amount" and any(
-            x.lexical >= scored[0].lexical and self._blank(x.sentence) for x in scored
+            x.lexical >= fitting[0].lexical and self._blank(question, x.sentence) for x in scored
         ):
             return []  # the closest statement leaves the figure blank (`X人次`): the documents do not say
-        top = scored[0].score
+        top = fitting[0].score
         limit, floor = (6, 0.75) if question.kind == "list" else (3, 0.6)
-        return [x for x in scored[:limit] if x.score >= floor * top]
+        return [x for x in fitting[:limit] if x.score >= floor * top]
+
+    def _can_answer(self, question: Question, s: int) -> bool:
+        """A question for an amount needs a number; for money, an amount in 元."""
+        text = self._norm[s]
+        if question.money:
+            return "元" in text
+        return question.kind != "amount" or bool(_NUMBER.search(text))
 
     def _answerable(self, question: Question, best: Scored) -> bool:
         w = self.weights
         if best.lexical + 4 * (best.semantic - 0.85) < w.min_confidence:
-            return False
-        text = self._norm[best.sentence]
-        if question.kind == "amount" and (not _NUMBER.search(text) or (question.money and "元" not in text)):
             return False
         covered = set(self._places)
         return not (question.places and covered - {""} and not set(question.places) & covered)

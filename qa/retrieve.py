@@ -11,7 +11,7 @@ from qa import fusion
 from qa.question import Question
 
 FUSIONS = ("convex", "rrf", "dense", "bm25")
-TITLE_CLUE = 5  # characters of a title that, unique to one document, name it (公共服务业发展)
+TITLE_CLUE = 4  # characters of a title that, unique to one document, name it (公共服务业发展)
 
 
 class Retriever:
