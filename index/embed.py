@@ -34,11 +34,15 @@ class Encoder:
     def _load(self):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub at run time
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        # idle OpenMP threads spin for CPU they do not get on a busy 2-core machine; let them sleep
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        if self.name == DEFAULT_MODEL_NAME:
+            from index.bert import BertEncoder
+
+            return BertEncoder(prepare_default_model(self.cache_root))
         from sentence_transformers import SentenceTransformer
 
         path = self.name
-        if self.name == DEFAULT_MODEL_NAME:
-            path = str(prepare_default_model(self.cache_root))
         try:
             return SentenceTransformer(path, device="cpu")
         except (OSError, ValueError) as exc:
@@ -65,6 +69,10 @@ class Encoder:
     def encode(self, texts: list[str], kind: str, progress: bool = False) -> np.ndarray:
         """Unit-length float32 vectors, one row per text; kind is "query" or "passage"."""
         prompt = self._prompt(kind)
+        import torch
+
+        # one short question gains nothing from a second thread; a build's batches do
+        torch.set_num_threads(1 if kind == "query" else max(os.cpu_count() or 1, 1))
         vectors = self.model.encode(
             [prompt + t for t in texts],
             batch_size=self.batch_size,

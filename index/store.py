@@ -25,7 +25,7 @@ from index.segment import split_sentences
 from index.tokenize import tokenize, tokenizer_name
 from index.types import Document, Hit, Passage, Sentence
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 FAISS_FACTORY = "Flat"  # exact inner product over unit vectors: corpora here are small enough
 MANIFEST = "manifest.json"
 
@@ -138,7 +138,8 @@ def _write(documents: list[Document], tmp: Path, encoder: Encoder, progress: boo
     sparse.save(str(tmp / "bm25"))
 
     _write_jsonl(tmp / "documents.jsonl", [asdict(d) for d in documents])
-    _write_jsonl(tmp / "sentences.jsonl", [asdict(s) | {"tokens": t} for s, t in zip(sentences, sentence_tokens)])
+    rows = [asdict(s) | {"tokens": t, "norm": normalize(s.clean)} for s, t in zip(sentences, sentence_tokens)]
+    _write_jsonl(tmp / "sentences.jsonl", rows)
     _write_jsonl(tmp / "passages.jsonl", [asdict(p) for p in passages])
     df = Counter(t for tokens in passage_tokens for t in set(tokens))
     idf = {t: math.log(1 + (len(passages) - n + 0.5) / (n + 0.5)) for t, n in df.items()}
@@ -195,6 +196,7 @@ class Index:
             self.documents = [Document(**row) for row in _read_jsonl(self.path / "documents.jsonl")]
             rows = _read_jsonl(self.path / "sentences.jsonl")
             self.sentence_tokens = [row.pop("tokens") for row in rows]
+            self.sentence_norms: list[str] = [row.pop("norm") for row in rows]  # normalised once, at build
             self.sentences = [Sentence(**row) for row in rows]
             self.passages = [Passage(**row) for row in _read_jsonl(self.path / "passages.jsonl")]
             self.idf: dict[str, float] = json.loads((self.path / "idf.json").read_text(encoding="utf-8"))
@@ -211,7 +213,7 @@ class Index:
         """Normalised text → vector for every passage and sentence, for `build(reuse=...)`."""
         texts = [normalize(_passage_text(p, self.sentences, self.documents)) for p in self.passages]
         cache = dict(zip(texts, self._dense.reconstruct_n(0, self._dense.ntotal)))
-        cache.update(zip((normalize(s.clean) for s in self.sentences), self.sentence_vectors))
+        cache.update(zip(self.sentence_norms, self.sentence_vectors))
         return cache
 
     def text(self, doc: int, start: int, end: int) -> str:

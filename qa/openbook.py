@@ -70,12 +70,18 @@ def simplified(questions: list[OpenQuestion]) -> list[OpenQuestion]:
 
 
 def index_for(path: Path, split: Split, encoder: Encoder, progress: bool = True, rebuild: bool = False) -> Path:
-    """The split's index, built once and cached by file name, file hash, index format and model."""
+    """The split's index, built once and cached by file name, file hash, index format and model.
+
+    Passage-side vectors are kept beside it, so a rebuild (after a tokenizer or chunking change)
+    embeds only the texts it has not embedded before.
+    """
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
     model = "".join(c if c.isalnum() or c in "-_." else "_" for c in encoder.name)
-    out = cache_root() / "openbook" / f"{Path(path).stem}-{digest}-v{FORMAT_VERSION}-{model}"
+    folder = cache_root() / "openbook"
+    out = folder / f"{Path(path).stem}-{digest}-v{FORMAT_VERSION}-{model}"
     if rebuild or not _current(out, encoder):
-        build(split.paragraphs, out, encoder, progress=progress)
+        vectors = MemoEncoder(encoder, folder / f"{Path(path).stem}-{digest}-{model}.vectors")
+        build(split.paragraphs, out, vectors, progress=progress)
     return out
 
 
@@ -88,34 +94,55 @@ def _current(out: Path, encoder: Encoder) -> bool:
     return all(manifest.get(k) == v for k, v in expected_manifest_keys(encoder).items())
 
 
-class _QueryCache:
-    """An encoder that embeds each query once, so the methods compared share one query vector."""
+class MemoEncoder:
+    """An encoder that embeds each text once: in memory, and passage-side texts also on disk in `store`.
 
-    def __init__(self, encoder: Encoder):
+    The methods compared share one query vector per question, and rebuilding an index reuses vectors.
+    """
+
+    def __init__(self, encoder: Encoder, store: Path | None = None):
         self._encoder = encoder
-        self._memo: dict[str, np.ndarray] = {}
+        self._store = store
+        self._memo: dict[tuple[str, str], np.ndarray] = self._load()
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str):  # name, dim, model: those of the wrapped encoder
         return getattr(self._encoder, name)
 
     def encode(self, texts: list[str], kind: str, progress: bool = False) -> np.ndarray:
-        if kind != "query":
-            return self._encoder.encode(texts, kind, progress)
-        todo = [t for t in dict.fromkeys(texts) if t not in self._memo]
+        todo = [t for t in dict.fromkeys(texts) if (kind, t) not in self._memo]
         if todo:
-            self._memo.update(zip(todo, self._encoder.encode(todo, "query"), strict=True))
-        return np.stack([self._memo[t] for t in texts])
+            vectors = self._encoder.encode(todo, kind, progress)
+            self._memo.update(((kind, t), v) for t, v in zip(todo, vectors, strict=True))
+            if kind == "passage":
+                self._save()
+        return np.stack([self._memo[kind, t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def _load(self) -> dict[tuple[str, str], np.ndarray]:
+        try:
+            texts = json.loads((self._store / "texts.json").read_text(encoding="utf-8"))
+            return {("passage", t): v for t, v in zip(texts, np.load(self._store / "vectors.npy"), strict=True)}
+        except (TypeError, OSError, ValueError):  # no store, none saved yet, or a save cut short
+            return {}
+
+    def _save(self) -> None:
+        if self._store is None:
+            return
+        texts = [t for kind, t in self._memo if kind == "passage"]
+        self._store.mkdir(parents=True, exist_ok=True)
+        np.save(self._store / "vectors.npy", np.stack([self._memo["passage", t] for t in texts]))
+        (self._store / "texts.json").write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
 
 
 def run_open_book(
     index_path: Path, questions: list[OpenQuestion], encoder: Encoder, methods=METHODS, progress: bool = True
 ) -> list[dict]:
     """Ask every question once per retrieval method over the same index; one run row per (method, question)."""
-    shared = _QueryCache(encoder)
+    shared = MemoEncoder(encoder)
+    assistants = [Assistant(index_path, fusion=m, passages=PASSAGES, progress=False, encoder=shared) for m in methods]
+    for assistant in assistants:
+        assistant.warm_up()  # load every index up front: a run fails before it starts, not halfway
     rows = []
-    for method in methods:
-        assistant = Assistant(index_path, fusion=method, passages=PASSAGES, progress=False, encoder=shared)
-        assistant.warm_up()
+    for method, assistant in zip(methods, assistants, strict=True):
         rows += [_ask(assistant, q, method) for q in tqdm(questions, desc=method, disable=not progress)]
     return rows
 

@@ -48,7 +48,7 @@ class Reader:
         self.index = index
         self.weights = weights or Weights()
         self._places = [normalize(d.place) for d in index.documents]
-        self._norm = [normalize(s.clean) for s in index.sentences]
+        self._norm = index.sentence_norms
         self._subtitles = [_subtitle(d.text) for d in index.documents]
 
     def read(

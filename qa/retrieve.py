@@ -25,7 +25,6 @@ class Retriever:
         self.index = index
         self.fusion = fusion_method
         self.dense_weight = dense_weight
-        self.place_boost = place_boost
         self._doc_places = [normalize(d.place) for d in index.documents]
         self._doc_sources = [d.source for d in index.documents]
         self.names = [normalize(d.title + _subtitle(d.text)) for d in index.documents]
@@ -37,8 +36,8 @@ class Retriever:
         """The top `k` passages; `place`/`source` restrict to matching documents."""
         scores = self._scores(question, query_vector)
         named = self.named_documents(question)
-        if named:  # a question that names a place or a document prefers those documents
-            scores = scores + self.place_boost * np.isin(self._passage_docs, named) * scores.max()
+        if named:  # a question that names a place or a document is about those documents: rank them first
+            scores = scores + (scores.max() - scores.min() + 1.0) * np.isin(self._passage_docs, named)
         allowed = self._allowed(place, source)
         if allowed is not None:
             scores = np.where(np.isin(self._passage_docs, allowed), scores, -np.inf)
