@@ -52,9 +52,7 @@ def check(text: object) -> str:
     if len(text) > MAX_CHARS:
         raise BadQuestion(f"问题太长 ({len(text)} characters): 请在 {MAX_CHARS} 字以内提问")
     if not re.search(r"\w", text):
-        raise BadQuestion(
-            "the question has no words, only punctuation: ask in Chinese, e.g. 上海的家庭医生签约了多少人?"
-        )
+        raise BadQuestion("问题里只有标点 (only punctuation): 请用中文提问，例如 上海的家庭医生签约了多少人?")
     if not has_chinese(text):
         raise BadQuestion("文档是中文的 (no Chinese in the question): 请用中文提问，例如 成都的低保标准是多少?")
     return text
