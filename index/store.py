@@ -23,7 +23,7 @@ from index.ingest import SUFFIXES, IngestError, read_document
 from index.normalize import NORMALIZER_NAME, normalize
 from index.segment import split_sentences
 from index.tokenize import tokenize, tokenizer_name
-from index.types import Document, Hit, Passage, Sentence
+from index.types import Document, Passage, Sentence
 
 FORMAT_VERSION = 4
 FAISS_FACTORY = "Flat"  # exact inner product over unit vectors: corpora here are small enough
@@ -220,9 +220,14 @@ class Index:
         """The original characters at a citation: what every quote must equal."""
         return self.documents[doc].text[start:end]
 
-    def dense_search(self, query_vector: np.ndarray, k: int) -> list[Hit]:
-        scores, ids = self._dense.search(query_vector.reshape(1, -1), min(k, len(self.passages)))
-        return [Hit(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]  # FAISS pads with -1
+    def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
+        """Inner product of the query with every passage (FAISS, exact), in passage order."""
+        n = len(self.passages)
+        scores, ids = self._dense.search(query_vector.reshape(1, -1).astype(np.float32), n)
+        out = np.zeros(n, dtype=np.float32)
+        keep = ids[0] >= 0  # FAISS pads missing results with -1
+        out[ids[0][keep]] = scores[0][keep]
+        return out
 
     def sparse_scores(self, tokens: list[str]) -> np.ndarray:
         """BM25 score of every passage for the query tokens (zeros when none is known)."""

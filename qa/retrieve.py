@@ -27,7 +27,14 @@ class Retriever:
         self.dense_weight = dense_weight
         self._doc_places = [normalize(d.place) for d in index.documents]
         self._doc_sources = [d.source for d in index.documents]
-        self.names = [normalize(d.title + _subtitle(d.text)) for d in index.documents]
+        names = [normalize(d.title + _subtitle(d.text)) for d in index.documents]
+        self._by_name: dict[str, list[int]] = {}
+        for d, name in enumerate(names):
+            self._by_name.setdefault(name, []).append(d)
+        self._clues: dict[str, set[str]] = {}  # every TITLE_CLUE characters of a title → the titles holding them
+        for name in self._by_name:
+            for i in range(len(name) - TITLE_CLUE + 1):
+                self._clues.setdefault(name[i : i + TITLE_CLUE], set()).add(name)
         self._passage_docs = np.array([p.doc for p in index.passages])
 
     def retrieve(
@@ -45,31 +52,24 @@ class Retriever:
         return [Hit(int(i), float(scores[i])) for i in top if np.isfinite(scores[i])]
 
     def named_documents(self, question: Question) -> list[int]:
-        """Documents the question names: by their place (天津), else by a part of the title no other shares.
+        """Documents the question names: by their place (天津), else by a part of a title no other title shares.
 
-        A title counts with its subtitle (`——市发改委调研报告`), which is how people refer to a report.
+        A title counts with its subtitle (`——市发改委调研报告`), which is how people refer to a report;
+        documents sharing one title (paragraphs of one article) are named together.
         """
         by_place = [d for d, p in enumerate(self._doc_places) if p and p in question.places]
         if by_place:
             return by_place
-        titles = self.names
-        named = []
-        for d, title in enumerate(titles):
-            others = [t for i, t in enumerate(titles) if i != d]
-            if any(
-                question.norm[i : i + TITLE_CLUE] in title
-                and not any(question.norm[i : i + TITLE_CLUE] in t for t in others)
-                for i in range(len(question.norm) - TITLE_CLUE + 1)
-            ):
-                named.append(d)
-        return named
+        named: set[str] = set()
+        for i in range(len(question.norm) - TITLE_CLUE + 1):
+            owners = self._clues.get(question.norm[i : i + TITLE_CLUE], ())
+            if len(owners) == 1:
+                named |= owners
+        return sorted(d for name in named for d in self._by_name[name])
 
     def _scores(self, question: Question, query_vector: np.ndarray) -> np.ndarray:
         n = len(self.index.passages)
-        dense = np.full(n, 0.0, dtype=np.float32)
-        if self.fusion != "bm25":
-            for hit in self.index.dense_search(query_vector, n):
-                dense[hit.item] = hit.score
+        dense = self.index.dense_scores(query_vector) if self.fusion != "bm25" else np.zeros(n, dtype=np.float32)
         sparse = self.index.sparse_scores(list(question.tokens)) if self.fusion != "dense" else np.zeros(n)
         if self.fusion == "dense":
             return dense
