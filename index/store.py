@@ -22,7 +22,7 @@ from index.embed import Encoder
 from index.ingest import SUFFIXES, IngestError, read_document
 from index.normalize import NORMALIZER_NAME, normalize
 from index.segment import split_sentences
-from index.tokenize import tokenize, tokenizer_name
+from index.tokenize import bm25_terms, tokenize, tokenizer_name
 from index.types import Document, Passage, Sentence
 
 FORMAT_VERSION = 4
@@ -121,7 +121,7 @@ def _write(documents: list[Document], tmp: Path, encoder: Encoder, progress: boo
     if not passages:
         raise StoreError("the documents contain no sentences to index")
     passage_texts = [_passage_text(p, sentences, documents) for p in passages]
-    passage_tokens = [tokenize(t) for t in tqdm(passage_texts, desc="tokenising", disable=not progress)]
+    passage_tokens = [bm25_terms(t) for t in tqdm(passage_texts, desc="tokenising", disable=not progress)]
     sentence_tokens = [tokenize(s.clean) for s in sentences]
 
     if progress:

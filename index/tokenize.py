@@ -25,7 +25,7 @@ STOPWORDS = frozenset(
 def tokenizer_name() -> str:
     """Names the tokenizer and its dictionary for the index manifest."""
     digest = hashlib.sha256(_DICT.read_bytes() + _SYNONYMS.read_bytes() + _STOPWORDS.read_bytes()).hexdigest()[:12]
-    return f"jieba-{jieba.__version__}-search+policy-{digest}"
+    return f"jieba-{jieba.__version__}-search+policy-{digest}+cjk-bigrams"
 
 
 @functools.cache
@@ -58,3 +58,19 @@ def tokenize(text: str) -> list[str]:
     words = [t for t in _jieba().lcut_for_search(normalize(text)) if _WORD.search(t) and t not in STOPWORDS]
     canonical = _canonical()
     return words + [canonical[t] for t in words if t in canonical]
+
+
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
+
+
+def cjk_bigrams(text: str) -> list[str]:
+    """Every pair of adjacent Chinese characters of the normalised text, for BM25 beside the words.
+
+    Bigrams match where segmentation splits a name differently in question and passage.
+    """
+    return [run[i : i + 2] for run in _CJK_RUN.findall(normalize(text)) for i in range(len(run) - 1)]
+
+
+def bm25_terms(text: str) -> list[str]:
+    """What BM25 indexes and searches: the words, then the character bigrams."""
+    return tokenize(text) + cjk_bigrams(text)

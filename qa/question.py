@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from index.ingest import PLACES
 from index.normalize import normalize
-from index.tokenize import tokenize
+from index.tokenize import cjk_bigrams, tokenize
 
 MAX_CHARS = 500
 
@@ -28,7 +28,8 @@ class BadQuestion(ValueError):
 class Question:
     text: str  # as the user typed it
     norm: str  # normalised for matching
-    tokens: tuple[str, ...]
+    tokens: tuple[str, ...]  # words, for term overlap
+    terms: tuple[str, ...]  # words and character bigrams, for BM25
     kind: str  # amount, date, list or fact
     places: tuple[str, ...]
 
@@ -63,7 +64,8 @@ def parse(text: str) -> Question:
     norm = normalize(text)
     kind = next((name for name, pattern in _KINDS if pattern.search(norm)), "fact")
     places = tuple(p for p in PLACES if p in norm)
-    return Question(text, norm, tuple(tokenize(text)), kind, places)
+    tokens = tuple(tokenize(text))
+    return Question(text, norm, tokens, tokens + tuple(cjk_bigrams(text)), kind, places)
 
 
 def has_chinese(text: str) -> bool:

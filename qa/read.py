@@ -49,6 +49,7 @@ class Reader:
         self.weights = weights or Weights()
         self._places = [normalize(d.place) for d in index.documents]
         self._norm = index.sentence_norms
+        self._unknown_idf = max(index.idf.values(), default=1.0)  # a term no passage has is as rare as can be
         self._subtitles = [_subtitle(d.text) for d in index.documents]
 
     def read(
@@ -94,8 +95,7 @@ class Reader:
         if not terms:
             return 0.0
         have = set(self.index.sentence_tokens[s])
-        top = max(self.index.idf.values(), default=1.0)
-        weight = {t: self.index.idf.get(t, top) for t in terms}
+        weight = {t: self.index.idf.get(t, self._unknown_idf) for t in terms}
         return sum(weight[t] for t in terms if t in have) / sum(weight.values())
 
     def _blank(self, question: Question, s: int) -> bool:

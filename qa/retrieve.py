@@ -70,7 +70,7 @@ class Retriever:
     def _scores(self, question: Question, query_vector: np.ndarray) -> np.ndarray:
         n = len(self.index.passages)
         dense = self.index.dense_scores(query_vector) if self.fusion != "bm25" else np.zeros(n, dtype=np.float32)
-        sparse = self.index.sparse_scores(list(question.tokens)) if self.fusion != "dense" else np.zeros(n)
+        sparse = self.index.sparse_scores(list(question.terms)) if self.fusion != "dense" else np.zeros(n)
         if self.fusion == "dense":
             return dense
         if self.fusion == "bm25":
