@@ -17,14 +17,13 @@ TITLE_CLUE = 4  # characters of a title that, unique to one document, name it (å
 class Retriever:
     """Ranks an index's passages for a question."""
 
-    def __init__(
-        self, index: Index, fusion_method: str = "convex", dense_weight: float = 0.5, place_boost: float = 0.15
-    ):
+    def __init__(self, index: Index, fusion_method: str = "convex", dense_weight: float = 0.5, name_boost: float = 0.2):
         if fusion_method not in FUSIONS:
             raise ValueError(f"unknown fusion {fusion_method!r}; choose one of {', '.join(FUSIONS)}")
         self.index = index
         self.fusion = fusion_method
         self.dense_weight = dense_weight
+        self.name_boost = name_boost  # share of the score range added to named documents' passages
         self._doc_places = [normalize(d.place) for d in index.documents]
         self._doc_sources = [d.source for d in index.documents]
         names = [normalize(d.title + _subtitle(d.text)) for d in index.documents]
@@ -43,8 +42,8 @@ class Retriever:
         """The top `k` passages; `place`/`source` restrict to matching documents."""
         scores = self._scores(question, query_vector)
         named = self.named_documents(question)
-        if named:  # a question that names a place or a document is about those documents: rank them first
-            scores = scores + (scores.max() - scores.min() + 1.0) * np.isin(self._passage_docs, named)
+        if named:  # a question that names a place or a document is about those documents: prefer them
+            scores = scores + self.name_boost * (scores.max() - scores.min()) * np.isin(self._passage_docs, named)
         allowed = self._allowed(place, source)
         if allowed is not None:
             scores = np.where(np.isin(self._passage_docs, allowed), scores, -np.inf)
