@@ -1,13 +1,213 @@
-"""`qa eval` (placeholder until built)."""
+"""`qa eval`: score the assistant on the shipped benchmark (or another) or on an open-book SQuAD-form split.
+
+Each run writes `<name>-run.jsonl` (one row per question) and `<name>-report.json` under --out, prints a
+table, and draws a bar chart; `--rescore RUN` scores a saved run file again without asking anything.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
+
+from index.e5model import DEFAULT_MODEL_NAME
+from qa.retrieve import FUSIONS
+
+BENCHMARK_COLUMNS = (
+    ("n", "questions"),
+    ("R@1", "recall@1"),
+    ("R@5", "recall@5"),
+    ("MRR@10", "mrr@10"),
+    ("hit@1", "hit@1"),
+    ("hit@3", "hit@3"),
+    ("abst-P", "abstention_precision"),
+    ("abst-R", "abstention_recall"),
+    ("false-abst", "false_abstention"),
+    ("p50 ms", "latency_p50_ms"),
+    ("p95 ms", "latency_p95_ms"),
+)
+OPEN_BOOK_COLUMNS = (
+    ("n", "questions"),
+    ("R@1", "recall@1"),
+    ("R@5", "recall@5"),
+    ("MRR@10", "mrr@10"),
+    ("hit@1", "hit@1"),
+    ("hit@3", "hit@3"),
+    ("ans-in-top5", "answer_in_top5"),
+    ("answered", "answered"),
+    ("p50 ms", "latency_p50_ms"),
+    ("p95 ms", "latency_p95_ms"),
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("benchmark", nargs="?")
+    parser.add_argument("benchmark", nargs="?", type=Path, help="benchmark JSONL (default: the shipped one)")
+    parser.add_argument("--open-book", type=Path, metavar="SPLIT", help="run the open-book protocol on a SQuAD file")
+    parser.add_argument("--simplified-questions", action="store_true", help="open book: convert questions t2s")
+    parser.add_argument("--limit", type=int, help="score a fixed-seed random sample of this many questions")
+    parser.add_argument("--seed", type=int, default=13, help="seed of the --limit sample (default 13)")
+    parser.add_argument("--out", type=Path, default=Path("runs"), help="folder for run, report and chart (runs/)")
+    parser.add_argument("--chart", type=Path, help="also write the chart here (e.g. docs/benchmark.png)")
+    parser.add_argument("--fusion", choices=FUSIONS, default="convex", help="benchmark retrieval (default convex)")
+    parser.add_argument("--index", type=Path, help="benchmark index directory (default: the built-in corpus)")
+    parser.add_argument("--model", default=DEFAULT_MODEL_NAME, help="sentence-transformers model name or path")
+    parser.add_argument("--rescore", type=Path, metavar="RUN", help="score this saved run file instead of running")
+    parser.add_argument("--rebuild", action="store_true", help="open book: rebuild the cached split index")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise RuntimeError("evaluation is not built yet")
+    """Run (or re-score) and report; errors about bad arguments are OSErrors the CLI prints."""
+    if args.limit is not None and args.limit < 1:
+        raise OSError("--limit must be at least 1")
+    for name in ("benchmark", "open_book", "rescore", "index"):
+        path = getattr(args, name)
+        if path is not None and not path.exists():
+            raise OSError(f"{path} does not exist (given as {name.replace('_', '-')})")
+    if args.open_book is not None:
+        if args.benchmark is not None or args.index is not None:
+            raise OSError("--open-book builds its own index from the split: give no benchmark file or --index")
+        return _open_book(args)
+    if args.simplified_questions:
+        raise OSError("--simplified-questions applies to --open-book runs only")
+    return _benchmark(args)
+
+
+def _benchmark(args: argparse.Namespace) -> int:
+    from qa.assistant import Assistant
+    from qa.evaluate import BENCHMARK, load_benchmark, read_jsonl, run_benchmark, score_benchmark, subsample
+
+    path = args.benchmark or BENCHMARK
+    name = path.stem + ("" if args.fusion == "convex" else f"-{args.fusion}") + _sample_suffix(args)
+    run_file = args.rescore or args.out / f"{name}-run.jsonl"
+    if args.rescore is None:
+        rows = subsample(load_benchmark(path), args.limit, args.seed)
+        assistant = Assistant(index_path=args.index, model=args.model, fusion=args.fusion)
+        _save_run(run_benchmark(assistant, rows), run_file)
+    report = score_benchmark(read_jsonl(run_file))
+    meta = {"benchmark": str(path), "run": str(run_file), "fusion": args.fusion, "model": args.model}
+    report = meta | {"index": str(args.index or "built-in corpus"), "limit": args.limit, "seed": args.seed} | report
+    groups = report["by_type"] | {"overall": report["overall"]}
+    print(table(["type", *(h for h, _ in BENCHMARK_COLUMNS)], groups, BENCHMARK_COLUMNS))
+    print(
+        "failures (hit@1 missed or unanswerable answered): "
+        + ", ".join(f"{k} {v}" for k, v in report["failures"].items())
+    )
+    labels = {t: f"{t}\n(n={g['answerable'] or g['questions']})" for t, g in groups.items()}
+    metrics = ("hit@1", "hit@3")
+    answerable = {labels[t]: g for t, g in groups.items() if t != "unanswerable"}
+    _finish(args, name, report, answerable, metrics, f"{name}: answer hit@1 / hit@3 by question type")
+    return 0
+
+
+def _open_book(args: argparse.Namespace) -> int:
+    from index.embed import Encoder
+    from qa.assistant import cache_root
+    from qa.evaluate import read_jsonl, subsample
+    from qa.openbook import index_for, run_bigram_baseline, run_open_book, score_open_book, simplified
+
+    split = _load_split(args.open_book)
+    questions = subsample(split.questions, args.limit, args.seed)
+    if args.simplified_questions:
+        questions = simplified(questions)
+    name = f"openbook-{args.open_book.stem}" + ("-simplified" if args.simplified_questions else "")
+    name += _sample_suffix(args)
+    run_file = args.rescore or args.out / f"{name}-run.jsonl"
+    if args.rescore is None:
+        encoder = Encoder(args.model, cache_root=cache_root())
+        index = index_for(args.open_book, split, encoder, rebuild=args.rebuild)
+        _save_run(run_bigram_baseline(split, questions) + run_open_book(index, questions, encoder), run_file)
+    rows = read_jsonl(run_file)
+    report = score_open_book(rows, split)
+    meta = {"split": str(args.open_book), "simplified_questions": args.simplified_questions, "run": str(run_file)}
+    meta |= {
+        "paragraphs": len(split.paragraphs),
+        "questions": len({r["id"] for r in rows}),
+        "limit": args.limit,
+        "seed": args.seed,
+    }
+    report = meta | {"model": args.model} | report
+    print(table(["method", *(h for h, _ in OPEN_BOOK_COLUMNS)], report["methods"], OPEN_BOOK_COLUMNS))
+    print(f"query encoding (once per question, shared by the methods): p50 {report['query_encode_p50_ms']} ms")
+    _finish(args, name, report, report["methods"], ("recall@1", "recall@5", "hit@1"), f"{name}: by retrieval method")
+    return 0
+
+
+def _load_split(path: Path):
+    from qa.openbook import load_split
+
+    try:
+        return load_split(path)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise OSError(f"{path} is not a SQuAD-form JSON file ({exc.__class__.__name__}: {exc})") from None
+
+
+def _sample_suffix(args: argparse.Namespace) -> str:
+    return f"-n{args.limit}-s{args.seed}" if args.limit is not None else ""
+
+
+def _save_run(rows: list[dict], path: Path) -> None:
+    from qa.evaluate import write_jsonl
+
+    write_jsonl(rows, path)
+    print(f"run: {path}", file=sys.stderr)
+
+
+def _finish(
+    args: argparse.Namespace, name: str, report: dict, groups: dict, metrics: tuple[str, ...], title: str
+) -> None:
+    """Write the JSON report and the chart(s), and say where they are."""
+    args.out.mkdir(parents=True, exist_ok=True)
+    report_file = args.out / f"{name}-report.json"
+    report_file.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    charts = [args.out / f"{name}.png"] + ([args.chart] if args.chart else [])
+    for path in charts:
+        chart(groups, metrics, title, path)
+    print(f"report: {report_file}; chart: {', '.join(map(str, charts))}")
+
+
+def table(headers: list[str], groups: dict[str, dict], columns: tuple[tuple[str, str], ...]) -> str:
+    """A plain-text table, one line per group, numbers right-aligned; a figure that does not apply shows –."""
+    cells = [headers] + [[name, *(_cell(row.get(key), key) for _, key in columns)] for name, row in groups.items()]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(_pad(c, w, i == 0) for i, (c, w) in enumerate(zip(row, widths, strict=True))) for row in cells]
+    return "\n".join(lines[:1] + ["-" * len(lines[0])] + lines[1:])
+
+
+def _pad(cell: str, width: int, left: bool) -> str:
+    return cell.ljust(width) if left else cell.rjust(width)
+
+
+def _cell(value, key: str) -> str:
+    if value is None:
+        return "–"
+    if key.endswith("_ms"):
+        return f"{value:.1f}"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def chart(groups: dict[str, dict], metrics: tuple[str, ...], title: str, path: Path) -> None:
+    """Grouped bars, one group per row of the table and one bar per metric, labels in ASCII."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    names = list(groups)
+    x = np.arange(len(names))
+    width = 0.8 / len(metrics)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(names) + 2), 4.2))
+    for i, metric in enumerate(metrics):
+        values = [groups[n].get(metric) for n in names]  # None: the figure does not apply, so no bar
+        bars = ax.bar(x + (i - (len(metrics) - 1) / 2) * width, [v or 0.0 for v in values], width, label=metric)
+        ax.bar_label(bars, ["" if v is None else f"{v:.2f}" for v in values], fontsize=7)
+    ax.set_xticks(x, names, fontsize=8)
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("share of questions")
+    ax.set_title(title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
