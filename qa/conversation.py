@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from index.normalize import normalize
 from qa.question import Question, parse
 
 _FILLER = re.compile(r"^(那么|那要是|那在|那|要是|如果|若|还有|另外|而)|(的情况|的话|的)?呢?[?？!！。.]*$")
@@ -45,8 +44,3 @@ def _substitute(text: str, rest: str, previous: Question) -> str:
                 start = end_of_place
         return text[:start] + rest + text[at + 2 :]
     return f"{rest} {text}"
-
-
-def resolve_text(question: str, history: list[str]) -> str:
-    """Convenience for display: the completed question as text."""
-    return resolve(parse(question), [h for h in history if normalize(h)]).norm
