@@ -23,14 +23,20 @@ from qa.assistant import Assistant
 from qa.types import Answer, Quote
 
 BENCHMARK = Path(str(resources.files("qa") / "data" / "benchmark.jsonl"))
+FIELDS = ("id", "question", "history", "source", "answer", "evidence", "type")
 UNANSWERABLE = "unanswerable"
 T = TypeVar("T")
 FAILURES = ("wrong_passage", "wrong_sentence", "abstained_wrongly", "answered_unanswerable", "followup_not_completed")
 
 
 def load_benchmark(path: Path = BENCHMARK) -> list[dict]:
-    """The benchmark rows (`id, question, history, source, answer, evidence, type`) of a JSONL file."""
-    return read_jsonl(path)
+    """The benchmark rows of a JSONL file; ValueError names a row that lacks a field."""
+    rows = read_jsonl(path)
+    for n, row in enumerate(rows, start=1):
+        missing = [k for k in FIELDS if k not in row]
+        if missing:
+            raise ValueError(f"{path} row {n} lacks {', '.join(missing)}; each row needs {', '.join(FIELDS)}")
+    return rows
 
 
 def subsample(items: list[T], limit: int | None, seed: int) -> list[T]:

@@ -17,7 +17,7 @@ TITLE_CLUE = 4  # characters of a title that, unique to one document, name it (å
 class Retriever:
     """Ranks an index's passages for a question."""
 
-    def __init__(self, index: Index, fusion_method: str = "convex", dense_weight: float = 0.5, name_boost: float = 0.2):
+    def __init__(self, index: Index, fusion_method: str = "convex", dense_weight: float = 0.6, name_boost: float = 0.2):
         if fusion_method not in FUSIONS:
             raise ValueError(f"unknown fusion {fusion_method!r}; choose one of {', '.join(FUSIONS)}")
         self.index = index
