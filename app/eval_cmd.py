@@ -81,7 +81,10 @@ def _benchmark(args: argparse.Namespace) -> int:
     name = path.stem + ("" if args.fusion == "convex" else f"-{args.fusion}") + _sample_suffix(args)
     run_file = args.rescore or args.out / f"{name}-run.jsonl"
     if args.rescore is None:
-        rows = subsample(load_benchmark(path), args.limit, args.seed)
+        try:
+            rows = subsample(load_benchmark(path), args.limit, args.seed)
+        except ValueError as exc:  # includes malformed JSON
+            raise OSError(f"{path} is not a benchmark file: {exc}") from None
         assistant = Assistant(index_path=args.index, model=args.model, fusion=args.fusion)
         _save_run(run_benchmark(assistant, rows), run_file)
     report = score_benchmark(read_jsonl(run_file))
@@ -110,8 +113,7 @@ def _open_book(args: argparse.Namespace) -> int:
     questions = subsample(split.questions, args.limit, args.seed)
     if args.simplified_questions:
         questions = simplified(questions)
-    name = f"openbook-{args.open_book.stem}" + ("-simplified" if args.simplified_questions else "")
-    name += _sample_suffix(args)
+    name = _open_book_name(args)
     run_file = args.rescore or args.out / f"{name}-run.jsonl"
     if args.rescore is None:
         encoder = Encoder(args.model, cache_root=cache_root())
@@ -140,6 +142,13 @@ def _load_split(path: Path):
         return load_split(path)
     except (ValueError, KeyError, TypeError) as exc:
         raise OSError(f"{path} is not a SQuAD-form JSON file ({exc.__class__.__name__}: {exc})") from None
+
+
+def _open_book_name(args: argparse.Namespace) -> str:
+    """openbook-<folder>-<file>[-simplified][-n<limit>-s<seed>]: the folder tells dureader_robust/dev.json apart."""
+    path = args.open_book.resolve()
+    script = "-simplified" if args.simplified_questions else ""
+    return f"openbook-{path.parent.name}-{path.stem}{script}{_sample_suffix(args)}"
 
 
 def _sample_suffix(args: argparse.Namespace) -> str:

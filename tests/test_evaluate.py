@@ -176,6 +176,12 @@ def test_cli_rescores_a_saved_run(tmp_path: Path, capsys) -> None:
     assert "overall" in capsys.readouterr().out
 
 
+def test_cli_rejects_a_malformed_benchmark(tmp_path: Path, capsys) -> None:
+    (tmp_path / "bad.jsonl").write_text('{"id": "x", "question": "上海呢?"}\n', encoding="utf-8")
+    assert main(["eval", str(tmp_path / "bad.jsonl"), "--out", str(tmp_path)]) == 2
+    assert "row 1 lacks history" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
