@@ -13,7 +13,7 @@ from index.store import Index
 from index.tokenize import tokenize
 from index.types import Hit
 from qa.question import Question
-from qa.retrieve import _subtitle
+from qa.retrieve import subtitle
 
 _NUMBER = re.compile(r"\d|[一二三四五六七八九十两][一二三四五六七八九十两百千万]*(?:个|万|亿|元|人|项|家|所|张|倍|成)")
 _PLACEHOLDER = re.compile(r"(?<![a-z])x+(?![a-z])")
@@ -50,7 +50,7 @@ class Reader:
         self._places = [normalize(d.place) for d in index.documents]
         self._norm = index.sentence_norms
         self._unknown_idf = max(index.idf.values(), default=1.0)  # a term no passage has is as rare as can be
-        self._subtitles = [_subtitle(d.text) for d in index.documents]
+        self._naming: dict[int, set[str]] = {}  # document → the words of its title and subtitle, when first named
 
     def read(
         self, question: Question, query_vector: np.ndarray, passages: list[Hit], named: list[int] | None = None
@@ -76,7 +76,10 @@ class Reader:
         """The question's terms that say what it asks, not which place or document it is about."""
         naming = set(question.places)
         for d in named:
-            naming |= set(tokenize(self.index.documents[d].title + self._subtitles[d]))
+            if d not in self._naming:
+                doc = self.index.documents[d]
+                self._naming[d] = set(tokenize(doc.title + subtitle(doc.text)))
+            naming |= self._naming[d]
         return (set(question.tokens) - naming) or set(question.tokens)
 
     def _score(self, terms: set[str], question: Question, s: int, semantic: float, passage: float) -> Scored:

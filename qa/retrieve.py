@@ -26,7 +26,7 @@ class Retriever:
         self.name_boost = name_boost  # share of the score range added to named documents' passages
         self._doc_places = [normalize(d.place) for d in index.documents]
         self._doc_sources = [d.source for d in index.documents]
-        names = [normalize(d.title + _subtitle(d.text)) for d in index.documents]
+        names = [normalize(d.title + subtitle(d.text)) for d in index.documents]
         self._by_name: dict[str, list[int]] = {}
         for d, name in enumerate(names):
             self._by_name.setdefault(name, []).append(d)
@@ -96,7 +96,7 @@ class Retriever:
         return list(docs)
 
 
-def _subtitle(text: str) -> str:
+def subtitle(text: str) -> str:
     """A dash-led subtitle line among a document's first lines (`——市发改委调研报告`), else ""."""
     for line in text.split("\n")[1:4]:
         if line.strip().startswith(("——", "--", "—")):
