@@ -13,9 +13,7 @@ import re
 from collections.abc import Callable
 from html import escape
 
-import opencc
-
-from index.normalize import normalize
+from index.normalize import normalize, to_script
 from qa.question import parse
 from qa.types import Answer, Quote
 
@@ -35,15 +33,9 @@ _DATE = re.compile(
 Context = Callable[[str, int, int], tuple[str, int, int]]  # (source, start, end) -> (text, quote start, end)
 
 
-@functools.cache
-def _converter(script: str) -> opencc.OpenCC:
-    # index.normalize.to_script builds a new OpenCC per call (~15 ms); a quote is converted piece by piece.
-    return opencc.OpenCC({"simplified": "tw2sp", "traditional": "s2twp"}[script])
-
-
 def convert(text: str, script: str) -> str:
     """Text for display in `script` ("original", "simplified", "traditional"); citations keep the original."""
-    return text if script == "original" else _converter(script).convert(text)
+    return to_script(text, script)
 
 
 @functools.cache

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from index import chunk as chunking
 from index.embed import Encoder
-from index.ingest import SUFFIXES, IngestError, read_document
+from index.ingest import IngestError, read_document
 from index.normalize import NORMALIZER_NAME, normalize
 from index.segment import split_sentences
 from index.tokenize import bm25_terms, tokenize, tokenizer_name
@@ -74,19 +74,22 @@ def expected_manifest_keys(encoder: Encoder) -> dict:
     }
 
 
-def read_folder(folder: Path, report: BuildReport) -> list[Document]:
-    """Every readable document under `folder`; the unreadable and unsupported are named in `report`."""
+def read_files(files: list[tuple[Path, str]], report: BuildReport) -> list[Document]:
+    """The readable documents among (path, source name) pairs; the others are named in `report`."""
     documents = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
-        source = path.relative_to(folder).as_posix()
+    for path, source in files:
         try:
-            if path.suffix.lower() not in SUFFIXES:
-                raise IngestError(f"{source}: unsupported file type {path.suffix or '(none)'}")
             documents.append(read_document(path, source))
             report.indexed.append(source)
         except (IngestError, OSError) as exc:
             report.skipped.append(str(exc))
     return documents
+
+
+def read_folder(folder: Path, report: BuildReport) -> list[Document]:
+    """Every readable document under `folder`, named by its path relative to it."""
+    paths = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return read_files([(p, p.relative_to(folder).as_posix()) for p in paths], report)
 
 
 def build(

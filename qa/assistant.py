@@ -11,7 +11,7 @@ from platformdirs import user_cache_dir
 
 from index.e5model import DEFAULT_MODEL_NAME
 from index.embed import Encoder
-from index.store import BuildReport, Index, StoreError, build, corpus_hash, read_folder
+from index.store import BuildReport, Index, StoreError, build, corpus_hash, read_files, read_folder
 from index.types import Hit
 from qa.conversation import resolve
 from qa.question import check, parse
@@ -84,23 +84,16 @@ class Assistant:
 
         Only the new files are embedded; a bad file is named in the report and skipped.
         """
-        from index.ingest import IngestError, read_document
-
         report = BuildReport()
-        added = []
-        for path in files:
-            try:
-                added.append(read_document(Path(path), Path(path).name))
-                report.indexed.append(Path(path).name)
-            except (IngestError, OSError) as exc:
-                report.skipped.append(str(exc))
+        added = read_files([(Path(f), Path(f).name) for f in files], report)
         if added:
             taken = {d.source for d in added}
             kept = [d for d in self.index.documents if d.source not in taken]
             build(kept + added, out, self._encoder, progress=progress, reuse=self.index)
-        other = Assistant(out if added else self.index.path, self.model, self.fusion, self.passages, progress)
-        other._encoder = self._encoder  # share the loaded model
-        return other, report
+        path = out if added else self.index.path
+        return Assistant(
+            path, fusion=self.fusion, passages=self.passages, progress=progress, encoder=self._encoder
+        ), report
 
     def _default_index(self) -> Index:
         """The built-in corpus's index: built on first use, rebuilt when the corpus or this version changes."""
@@ -142,9 +135,9 @@ class Assistant:
         question = resolve(parse(text), history)
         vector = self._encoder.encode([question.norm], "query")[0]
         t1 = time.perf_counter()
-        hits = self._retriever.retrieve(question, vector, max(self.passages, 10), place=place, source=source)
-        t2 = time.perf_counter()
         named = self._retriever.named_documents(question)
+        hits = self._retriever.retrieve(question, vector, max(self.passages, 10), named, place=place, source=source)
+        t2 = time.perf_counter()
         scored = self._reader.read(question, vector, hits[: self.passages], named)
         chosen = self._reader.answers(question, scored)
         t3 = time.perf_counter()

@@ -37,11 +37,18 @@ class Retriever:
         self._passage_docs = np.array([p.doc for p in index.passages])
 
     def retrieve(
-        self, question: Question, query_vector: np.ndarray, k: int, place: str | None = None, source: str | None = None
+        self,
+        question: Question,
+        query_vector: np.ndarray,
+        k: int,
+        named: list[int] | None = None,
+        place: str | None = None,
+        source: str | None = None,
     ) -> list[Hit]:
-        """The top `k` passages; `place`/`source` restrict to matching documents."""
+        """The top `k` passages, preferring the `named` documents; `place`/`source` restrict to matching ones."""
         scores = self._scores(question, query_vector)
-        named = self.named_documents(question)
+        if named is None:
+            named = self.named_documents(question)
         if named:  # a question that names a place or a document is about those documents: prefer them
             scores = scores + self.name_boost * (scores.max() - scores.min()) * np.isin(self._passage_docs, named)
         allowed = self._allowed(place, source)
