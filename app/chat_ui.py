@@ -71,12 +71,12 @@ def parse_history(history: list[str] | str | None) -> list[str]:
 
 
 def place_choices(assistant: Assistant) -> list[tuple[str, str]]:
-    places = sorted({d.place for d in assistant.index.documents if d.place})
+    places = sorted({d.place for d in assistant.index.catalog if d.place})
     return [("全部地区", "")] + [(p, p) for p in places]
 
 
 def document_choices(assistant: Assistant) -> list[tuple[str, str]]:
-    docs = assistant.index.documents
+    docs = assistant.index.catalog
     return [("全部文件", "")] + [(f"{d.title}（{d.place}）" if d.place else d.title, d.source) for d in docs]
 
 
@@ -104,10 +104,11 @@ class ChatApp:
         """Chat messages, sources panel and copyable text for the session, in the chosen script."""
         if session is None or not session.turns:
             return [], sources_html(None), ""
-        texts = {d.source: d.text for d in (session.assistant or self.assistant).index.documents}
+        index = (session.assistant or self.assistant).index
 
         def context(source: str, start: int, end: int):
-            return window(texts[source], start, end) if source in texts else ("", 0, 0)
+            d = index.by_source(source)
+            return window(index.documents[d].text, start, end) if d is not None else ("", 0, 0)
 
         messages = []
         for turn in session.turns:

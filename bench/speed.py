@@ -26,18 +26,16 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout as well as from an installed package
 
-from index.e5model import prepare_default_model  # noqa: E402
-from qa.assistant import DEFAULT_CORPUS, Assistant, cache_root  # noqa: E402
+from bench.peer import E5Embeddings, same_model, splitter  # noqa: E402
+from qa.assistant import DEFAULT_CORPUS, Assistant  # noqa: E402
 
 ASK = "天津农村特困人员分散供养每月多少钱?"
 TARGETS = {"warm_p50_ms": 50, "warm_p95_ms": 100, "fresh_s": 90, "cold_s": 6}
-SEPARATORS = ["\n\n", "\n", "。", "！", "？", "；", "，", ""]
 PASSAGES = 5  # both stacks return five passages
 
 
@@ -67,24 +65,6 @@ def timed(fn, *args) -> float:
     return (time.perf_counter() - t0) * 1e3
 
 
-class E5Embeddings(Embeddings):
-    """HuggingFaceEmbeddings with e5's prompts: it passes one set of encode_kwargs to both sides, so a
-    separate query prompt needs this thin subclass of LangChain's interface around the same model."""
-
-    def __init__(self, model):
-        self.model = model
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self._encode(texts, "passage: ")
-
-    def embed_query(self, text: str) -> list[float]:
-        return self._encode([text], "query: ")[0]
-
-    def _encode(self, texts: list[str], prompt: str) -> list[list[float]]:
-        texts = [prompt + t.replace("\n", " ") for t in texts]  # newline handling as HuggingFaceEmbeddings
-        return self.model.encode(texts, normalize_embeddings=True, show_progress_bar=False).tolist()
-
-
 def build_langchain(model):
     """FAISS + jieba BM25 in an EnsembleRetriever, over the five default documents split the usual way."""
     warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -93,12 +73,10 @@ def build_langchain(model):
     from langchain_community.retrievers import BM25Retriever
     from langchain_community.vectorstores import FAISS
     from langchain_core.documents import Document
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     docs = [Document(p.read_text(encoding="utf-8"), metadata={"source": p.name})
             for p in sorted(DEFAULT_CORPUS.glob("*.txt"))]  # fmt: skip
-    splitter = RecursiveCharacterTextSplitter(separators=SEPARATORS, chunk_size=250, chunk_overlap=50)
-    chunks = splitter.split_documents(docs)
+    chunks = splitter().split_documents(docs)
     dense = FAISS.from_documents(chunks, E5Embeddings(model)).as_retriever(search_kwargs={"k": PASSAGES})
     sparse = BM25Retriever.from_documents(chunks, preprocess_func=jieba.lcut, k=PASSAGES)
     return EnsembleRetriever(retrievers=[dense, sparse], weights=[0.5, 0.5]), len(chunks)
@@ -194,10 +172,7 @@ def main() -> int:
     assistant = Assistant(progress=True)
     assistant.warm_up()
     # LangChain loads models through sentence-transformers: the same model files, its usual engine
-    from sentence_transformers import SentenceTransformer
-
-    same_model = SentenceTransformer(str(prepare_default_model(cache_root())), device="cpu")
-    ensemble, n_chunks = build_langchain(same_model)
+    ensemble, n_chunks = build_langchain(same_model("cpu"))
     warm = warm_latencies(assistant, ensemble, items)
     start = start_ups(args.skip_fresh, runs=1 if args.quick else 3)
     machine["load_after"] = load()

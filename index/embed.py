@@ -14,15 +14,34 @@ _KNOWN_PROMPTS = {
     "e5": ("query: ", "passage: "),
     "bge-": ("为这个句子生成表示以用于检索相关文章：", ""),
 }
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(device: str) -> str:
+    """ "cpu" or "cuda" for a requested device; "auto" takes a GPU when one is visible."""
+    if device not in DEVICES:
+        raise RuntimeError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    if device == "cpu":
+        return "cpu"
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if device == "cuda":
+        raise RuntimeError("--device cuda: no CUDA GPU is visible on this machine; use --device cpu")
+    return "cpu"
 
 
 class Encoder:
     """Embeds questions and passages into unit vectors with one sentence-transformers model."""
 
-    def __init__(self, model: str = DEFAULT_MODEL_NAME, cache_root: Path | None = None, batch_size: int = 32):
+    def __init__(
+        self, model: str = DEFAULT_MODEL_NAME, cache_root: Path | None = None, batch_size: int = 32, device: str = "cpu"
+    ):
         self.name = model
         self.cache_root = cache_root
         self.batch_size = batch_size
+        self.device = device
         self._model = None
 
     @property
@@ -36,15 +55,15 @@ class Encoder:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         # idle OpenMP threads spin for CPU they do not get on a busy 2-core machine; let them sleep
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        device = resolve_device(self.device)
         if self.name == DEFAULT_MODEL_NAME:
             from index.bert import BertEncoder
 
-            return BertEncoder(prepare_default_model(self.cache_root))
+            return BertEncoder(prepare_default_model(self.cache_root), device=device)
         from sentence_transformers import SentenceTransformer
 
-        path = self.name
         try:
-            return SentenceTransformer(path, device="cpu")
+            return SentenceTransformer(self.name, device=device)
         except (OSError, ValueError) as exc:
             raise RuntimeError(
                 f"cannot load embedding model {self.name!r}: give a local sentence-transformers model "
@@ -66,13 +85,16 @@ class Encoder:
                 return query if kind == "query" else passage
         return ""
 
-    def encode(self, texts: list[str], kind: str, progress: bool = False) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text; kind is "query" or "passage"."""
-        prompt = self._prompt(kind)
+    def _threads(self, kind: str) -> None:
         import torch
 
         # one short question gains nothing from a second thread; a build's batches do
         torch.set_num_threads(1 if kind == "query" else max(os.cpu_count() or 1, 1))
+
+    def encode(self, texts: list[str], kind: str, progress: bool = False) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text; kind is "query" or "passage"."""
+        prompt = self._prompt(kind)
+        self._threads(kind)
         vectors = self.model.encode(
             [prompt + t for t in texts],
             batch_size=self.batch_size,
@@ -81,3 +103,32 @@ class Encoder:
             show_progress_bar=progress,
         )
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+    def encode_spans(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], progress: bool = False
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors and, for each passage, vectors of its character spans (its sentences).
+
+        The bundled model pools each span from the passage's own forward pass; any other model
+        encodes the spans' texts separately.
+        """
+        if not hasattr(self.model, "encode_spans"):
+            return encode_spans_separately(self, texts, spans, progress)
+        prompt = self._prompt("passage")
+        self._threads("passage")
+        shifted = [[(a + len(prompt), b + len(prompt)) for a, b in s] for s in spans]
+        vectors, pooled = self.model.encode_spans([prompt + t for t in texts], shifted, self.batch_size, progress)
+        for i, rows in enumerate(pooled):  # a span cut off by truncation: encode it on its own
+            lost = [j for j in range(len(rows)) if not rows[j].any()]
+            if lost:
+                rows[lost] = self.encode([texts[i][slice(*spans[i][j])] for j in lost], "passage")
+        return vectors, pooled
+
+
+def encode_spans_separately(encoder, texts: list[str], spans: list[list[tuple[int, int]]], progress: bool = False):
+    """`Encoder.encode_spans` for any encoder with only `encode`: every span's text is encoded on its own."""
+    pieces = [t[a:b] for t, s in zip(texts, spans) for a, b in s]
+    vectors = encoder.encode(texts, "passage", progress=progress)
+    flat = encoder.encode(pieces, "passage", progress=progress) if pieces else np.zeros((0, vectors.shape[1]))
+    bounds = np.cumsum([0] + [len(s) for s in spans])
+    return vectors, [flat[bounds[i] : bounds[i + 1]] for i in range(len(spans))]

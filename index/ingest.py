@@ -127,7 +127,8 @@ def read_document(path: Path, source: str) -> Document:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if len(re.findall(r"\w", text)) < 2:
         raise IngestError(f"{source}: no text found")
-    return Document(source=source, title=find_title(text, path.stem), place=find_place(text, path.stem), text=text)
+    title, place = find_title(text, path.stem), find_place(text, path.stem)
+    return Document(source=source, title=title, place=place, text=text, version=find_version(path.stem))
 
 
 def decode(data: bytes, source: str) -> str:
@@ -207,4 +208,21 @@ def find_place(text: str, stem: str) -> str:
     ranked = [(p, n) for p, n in counts.most_common(2) if n]
     if ranked and (len(ranked) == 1 or ranked[0][1] >= 3 * ranked[1][1]):
         return ranked[0][0]
+    return ""
+
+
+_VERSION = re.compile(r"[(（](\d{4}-\d{2}-\d{2})[)）]\s*$")
+
+
+def find_version(stem: str) -> str:
+    """The version date a file name carries (`上海市住宅物业管理规定(2020-12-30)`), else ""."""
+    found = _VERSION.search(stem)
+    return found.group(1) if found else ""
+
+
+def subtitle(text: str) -> str:
+    """A dash-led subtitle line among a document's first lines (`——市发改委调研报告`), else ""."""
+    for line in text.split("\n")[1:4]:
+        if line.strip().startswith(("——", "--", "—")):
+            return " " + line.strip().lstrip("—-")
     return ""

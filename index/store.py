@@ -1,33 +1,44 @@
-"""The index on disk: build it atomically, record how it was built, and refuse to load a mismatch."""
+"""The index on disk: one module owns the format; everything above asks for rows and vectors by id.
+
+An index is a directory:
+
+    manifest.json         how it was built (model, tokenizer, normaliser, format, counts); written last
+    index.sqlite          documents (with their original text), sentences, passages, BM25 term ids and idf
+    passage_vectors.npy   float16, one row per passage (memory-mapped: exact rescoring of candidates)
+    sentence_vectors.npy  float16, one row per sentence (memory-mapped: the reader touches a few rows)
+    passages.faiss        exact Flat for small corpora, HNSW above EXACT_LIMIT passages
+    bm25/                 bm25s's score matrix (CSC arrays, memory-mapped)
+
+Opening one reads the manifest, the document catalogue and the FAISS file; rows of sentences and
+passages are read from SQLite when a question touches them, so start-up and memory do not grow with
+the text the library holds.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import json
-import math
 import os
 import shutil
-import sys
-from collections import Counter
-from dataclasses import asdict, dataclass, field
+import sqlite3
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import bm25s
 import faiss
 import numpy as np
-from tqdm import tqdm
 
-from index import chunk as chunking
-from index.embed import Encoder
-from index.ingest import IngestError, read_document
-from index.normalize import NORMALIZER_NAME, normalize
-from index.segment import split_sentences
-from index.tokenize import bm25_terms, tokenize, tokenizer_name
-from index.types import Document, Passage, Sentence
+from index.types import Document, DocumentInfo, Passage, Sentence
 
-FORMAT_VERSION = 4
-FAISS_FACTORY = "Flat"  # exact inner product over unit vectors: corpora here are small enough
+FORMAT_VERSION = 5
 MANIFEST = "manifest.json"
+DATABASE = "index.sqlite"
+EXACT_LIMIT = 20_000  # passages; a larger corpus gets an approximate (HNSW) index
+HNSW = "HNSW32"
+EF_CONSTRUCTION = 80
+EF_SEARCH = 128
+ROW_CACHE = 4096
 
 
 class StoreError(Exception):
@@ -35,136 +46,131 @@ class StoreError(Exception):
 
 
 @dataclass
-class BuildReport:
-    indexed: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # "name: reason"
+class Contents:
+    """Everything a build hands the store to write: rows in id order, with their vectors and terms."""
+
+    documents: list[Document]
+    sentences: list[Sentence]
+    sentence_norms: list[str]
+    sentence_tokens: list[list[str]]
+    passages: list[Passage]
+    passage_terms: list[list[str]]
+    passage_vectors: np.ndarray
+    sentence_vectors: np.ndarray
 
 
-def corpus_hash(documents: list[Document]) -> str:
-    """Identifies a corpus by its file names and texts."""
-    corpus = hashlib.sha256()
-    for doc in documents:
-        corpus.update(doc.source.encode() + b"\0" + doc.text.encode() + b"\0")
-    return corpus.hexdigest()
+def faiss_factory(passages: int) -> str:
+    return "Flat" if passages <= EXACT_LIMIT else HNSW
 
 
-def _manifest(encoder: Encoder, documents: list[Document]) -> dict:
-    return {
-        "format_version": FORMAT_VERSION,
-        "model": encoder.name,
-        "dim": encoder.dim,
-        "faiss_factory": FAISS_FACTORY,
-        "metric": "inner_product",
-        "tokenizer": tokenizer_name(),
-        "normalizer": NORMALIZER_NAME,
-        "chunking": {"max_chars": chunking.MAX_CHARS, "overlap_sentences": 1},
-        "corpus_sha256": corpus_hash(documents),
-        "documents": len(documents),
-    }
-
-
-def expected_manifest_keys(encoder: Encoder) -> dict:
+def expected_manifest_keys(encoder) -> dict:
     """The settings a loaded index must share with the running code and model."""
+    from index.normalize import NORMALIZER_NAME
+    from index.tokenize import tokenizer_name
+
     return {
         "format_version": FORMAT_VERSION,
         "model": encoder.name,
         "tokenizer": tokenizer_name(),
         "normalizer": NORMALIZER_NAME,
-        "faiss_factory": FAISS_FACTORY,
     }
 
 
-def read_files(files: list[tuple[Path, str]], report: BuildReport) -> list[Document]:
-    """The readable documents among (path, source name) pairs; the others are named in `report`."""
-    documents = []
-    for path, source in files:
-        try:
-            documents.append(read_document(path, source))
-            report.indexed.append(source)
-        except (IngestError, OSError) as exc:
-            report.skipped.append(str(exc))
-    return documents
-
-
-def read_folder(folder: Path, report: BuildReport) -> list[Document]:
-    """Every readable document under `folder`, named by its path relative to it."""
-    paths = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
-    return read_files([(p, p.relative_to(folder).as_posix()) for p in paths], report)
-
-
-def build(
-    documents: list[Document], out: Path, encoder: Encoder, progress: bool = True, reuse: Index | None = None
-) -> None:
-    """Write a complete index for `documents` to `out`, replacing any index there only once it is whole.
-
-    `reuse`, an index built with the same encoder, lends the vectors of texts it already embedded, so
-    adding a few documents to a corpus embeds only the new ones.
-    """
-    if not documents:
-        raise StoreError("no readable documents to index")
+def write(contents: Contents, out: Path, manifest: dict) -> None:
+    """Write a complete index to `out`, replacing any index there only once the new one is whole."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.building-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        _write(documents, tmp, encoder, progress, reuse.vector_cache() if reuse else {})
+        _write_tables(contents, tmp / DATABASE)
+        factory = _write_vectors(contents, tmp)
+        _write_sparse(contents, tmp)
+        counts = {"documents": len(contents.documents), "passages": len(contents.passages)}
+        manifest = manifest | counts | {"sentences": len(contents.sentences), "faiss_factory": factory}
+        manifest["format_version"] = FORMAT_VERSION
+        # the manifest goes last: a directory without one is never taken for a finished index
+        (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         _swap_into_place(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _write(documents: list[Document], tmp: Path, encoder: Encoder, progress: bool, known: dict) -> None:
-    sentences: list[Sentence] = []
-    passages: list[Passage] = []
-    for d, doc in enumerate(documents):
-        doc_sentences = [Sentence(d, s.start, s.end, s.clean, s.section) for s in split_sentences(doc.text)]
-        passages += chunking.chunk(doc_sentences, offset=len(sentences))
-        sentences += doc_sentences
-    if not passages:
-        raise StoreError("the documents contain no sentences to index")
-    passage_texts = [_passage_text(p, sentences, documents) for p in passages]
-    passage_tokens = [bm25_terms(t) for t in tqdm(passage_texts, desc="tokenising", disable=not progress)]
-    sentence_tokens = [tokenize(s.clean) for s in sentences]
+def _write_tables(c: Contents, path: Path) -> None:
+    db = sqlite3.connect(path)
+    db.executescript(
+        """
+        CREATE TABLE documents (id INTEGER PRIMARY KEY, source TEXT UNIQUE, title TEXT, place TEXT, version TEXT,
+            name TEXT, chars INTEGER, first_passage INTEGER, passages INTEGER, text TEXT);
+        CREATE TABLE sentences (id INTEGER PRIMARY KEY, doc INTEGER, start INTEGER, end INTEGER, section TEXT,
+            clean TEXT, norm TEXT, tokens TEXT);
+        CREATE TABLE passages (id INTEGER PRIMARY KEY, doc INTEGER, first INTEGER, last INTEGER, start INTEGER,
+            end INTEGER, section TEXT);
+        CREATE TABLE terms (term TEXT PRIMARY KEY, id INTEGER, idf REAL) WITHOUT ROWID;
+        """
+    )
+    spans: dict[int, list[int]] = {}
+    for i, p in enumerate(c.passages):
+        spans.setdefault(p.doc, [i, 0])[1] += 1
+    db.executemany(
+        "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (
+            (d, doc.source, doc.title, doc.place, doc.version, doc_name(doc), len(doc.text), *spans.get(d, (0, 0)),
+             doc.text)
+            for d, doc in enumerate(c.documents)
+        ),
+    )  # fmt: skip
+    db.executemany(
+        "INSERT INTO sentences VALUES (?,?,?,?,?,?,?,?)",
+        (
+            (i, s.doc, s.start, s.end, s.section, s.clean, norm, " ".join(tokens))
+            for i, (s, norm, tokens) in enumerate(zip(c.sentences, c.sentence_norms, c.sentence_tokens))
+        ),
+    )
+    db.executemany(
+        "INSERT INTO passages VALUES (?,?,?,?,?,?,?)",
+        ((i, p.doc, p.first, p.last, p.start, p.end, p.section) for i, p in enumerate(c.passages)),
+    )
+    db.commit()
+    db.close()
 
-    if progress:
-        print(f"embedding {len(passages)} passages and {len(sentences)} sentences", file=sys.stderr)
-    p_vec = _embed([normalize(t) for t in passage_texts], encoder, known, progress)
-    s_vec = _embed([normalize(s.clean) for s in sentences], encoder, known, progress)
-    dense = faiss.index_factory(p_vec.shape[1], FAISS_FACTORY, faiss.METRIC_INNER_PRODUCT)
-    dense.add(p_vec)
+
+def _write_vectors(c: Contents, tmp: Path) -> str:
+    np.save(tmp / "passage_vectors.npy", c.passage_vectors.astype(np.float16))
+    np.save(tmp / "sentence_vectors.npy", c.sentence_vectors.astype(np.float16))
+    factory = faiss_factory(len(c.passages))
+    dense = faiss.index_factory(c.passage_vectors.shape[1], factory, faiss.METRIC_INNER_PRODUCT)
+    if factory != "Flat":
+        dense.hnsw.efConstruction = EF_CONSTRUCTION
+    dense.add(np.ascontiguousarray(c.passage_vectors, dtype=np.float32))
     faiss.write_index(dense, str(tmp / "passages.faiss"))
-    np.save(tmp / "sentence_vectors.npy", s_vec.astype(np.float16))
+    return factory
 
+
+def _write_sparse(c: Contents, tmp: Path) -> None:
+    """bm25s computes the score matrix; its vocabulary goes into SQLite, so loading never parses it whole."""
     sparse = bm25s.BM25(method="lucene")
-    sparse.index([t or ["\0"] for t in passage_tokens], show_progress=False)
+    sparse.index([t or ["\0"] for t in c.passage_terms], show_progress=False)
     sparse.save(str(tmp / "bm25"))
-
-    _write_jsonl(tmp / "documents.jsonl", [asdict(d) for d in documents])
-    rows = [asdict(s) | {"tokens": t, "norm": normalize(s.clean)} for s, t in zip(sentences, sentence_tokens)]
-    _write_jsonl(tmp / "sentences.jsonl", rows)
-    _write_jsonl(tmp / "passages.jsonl", [asdict(p) for p in passages])
-    df = Counter(t for tokens in passage_tokens for t in set(tokens))
-    idf = {t: math.log(1 + (len(passages) - n + 0.5) / (n + 0.5)) for t, n in df.items()}
-    (tmp / "idf.json").write_text(json.dumps(idf, ensure_ascii=False), encoding="utf-8")
-    # the manifest goes last: a directory without one is never taken for a finished index
-    manifest = _manifest(encoder, documents)
-    (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-
-
-def _embed(texts: list[str], encoder: Encoder, known: dict[str, np.ndarray], progress: bool) -> np.ndarray:
-    """Passage-side vectors for `texts`, taking those already in `known` instead of encoding them again."""
-    todo = sorted({t for t in texts if t not in known})
-    if todo:
-        known = known | dict(zip(todo, encoder.encode(todo, "passage", progress=progress)))
-    return np.stack([known[t] for t in texts]).astype(np.float32)
+    (tmp / "bm25" / "vocab.index.json").unlink()
+    indptr = np.asarray(sparse.scores["indptr"])
+    df = np.diff(indptr)  # passages holding each term
+    n = len(c.passages)
+    idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
+    db = sqlite3.connect(tmp / DATABASE)
+    rows = ((t, i, float(idf[i])) for t, i in sparse.vocab_dict.items() if i < len(idf))
+    db.executemany("INSERT INTO terms VALUES (?,?,?)", rows)
+    db.commit()
+    db.close()
 
 
-def _passage_text(p: Passage, sentences: list[Sentence], documents: list[Document]) -> str:
-    """What retrieval matches a passage on: its title and section, then its clean sentences."""
-    doc = documents[p.doc]
-    body = "".join(s.clean for s in sentences[p.first : p.last + 1])
-    return f"{doc.title} {p.section}\n{body}"
+def doc_name(doc: Document) -> str:
+    """What a question names a document by: its title with a dash-led subtitle (`——市发改委调研报告`)."""
+    from index.ingest import subtitle
+    from index.normalize import normalize
+
+    return normalize(doc.title + subtitle(doc.text))
 
 
 def _swap_into_place(tmp: Path, out: Path) -> None:
@@ -177,83 +183,180 @@ def _swap_into_place(tmp: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    with path.open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
-
-
-class Index:
-    """A loaded index: documents, sentences, passages, and the dense and sparse searchers over passages."""
-
-    def __init__(self, path: Path, encoder: Encoder):
-        self.path = Path(path)
-        self.encoder = encoder
-        self.manifest = _check_manifest(self.path, encoder)
-        try:
-            self.documents = [Document(**row) for row in _read_jsonl(self.path / "documents.jsonl")]
-            rows = _read_jsonl(self.path / "sentences.jsonl")
-            self.sentence_tokens = [row.pop("tokens") for row in rows]
-            self.sentence_norms: list[str] = [row.pop("norm") for row in rows]  # normalised once, at build
-            self.sentences = [Sentence(**row) for row in rows]
-            self.passages = [Passage(**row) for row in _read_jsonl(self.path / "passages.jsonl")]
-            self.idf: dict[str, float] = json.loads((self.path / "idf.json").read_text(encoding="utf-8"))
-            self.sentence_vectors = np.load(self.path / "sentence_vectors.npy").astype(np.float32)
-            self._dense = faiss.read_index(str(self.path / "passages.faiss"))
-            self._sparse = bm25s.BM25.load(str(self.path / "bm25"))
-        except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
-            why = f"index at {self.path} is damaged ({exc.__class__.__name__}); {_rebuild_hint(self.path)}"
-            raise StoreError(why) from None
-        if self._dense.ntotal != len(self.passages) or len(self.sentence_vectors) != len(self.sentences):
-            raise StoreError(f"index at {self.path} is inconsistent; {_rebuild_hint(self.path)}")
-
-    def vector_cache(self) -> dict[str, np.ndarray]:
-        """Normalised text → vector for every passage and sentence, for `build(reuse=...)`."""
-        texts = [normalize(_passage_text(p, self.sentences, self.documents)) for p in self.passages]
-        cache = dict(zip(texts, self._dense.reconstruct_n(0, self._dense.ntotal)))
-        cache.update(zip(self.sentence_norms, self.sentence_vectors))
-        return cache
-
-    def text(self, doc: int, start: int, end: int) -> str:
-        """The original characters at a citation: what every quote must equal."""
-        return self.documents[doc].text[start:end]
-
-    def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
-        """Inner product of the query with every passage (FAISS, exact), in passage order."""
-        n = len(self.passages)
-        scores, ids = self._dense.search(query_vector.reshape(1, -1).astype(np.float32), n)
-        out = np.zeros(n, dtype=np.float32)
-        keep = ids[0] >= 0  # FAISS pads missing results with -1
-        out[ids[0][keep]] = scores[0][keep]
-        return out
-
-    def sparse_scores(self, tokens: list[str]) -> np.ndarray:
-        """BM25 score of every passage for the query tokens (zeros when none is known)."""
-        if not tokens:
-            return np.zeros(len(self.passages), dtype=np.float32)
-        return np.asarray(self._sparse.get_scores(tokens), dtype=np.float32)
+def read_manifest(path: Path) -> dict:
+    """The manifest of the index at `path`, or StoreError saying there is none."""
+    manifest_path = Path(path) / MANIFEST
+    if not manifest_path.exists():
+        raise StoreError(f"no index at {path} (no {MANIFEST}); build one with: qa index build FOLDER --out {path}")
+    try:
+        return json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise StoreError(f"index manifest at {manifest_path} is unreadable; {_rebuild_hint(path)}") from None
 
 
 def _rebuild_hint(path: Path) -> str:
     return f"rebuild it with: qa index build SOURCE_FOLDER --out {path}"
 
 
-def _check_manifest(path: Path, encoder: Encoder) -> dict:
-    manifest_path = path / MANIFEST
-    if not manifest_path.exists():
-        raise StoreError(f"no index at {path} (no {MANIFEST}); build one with: qa index build FOLDER --out {path}")
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise StoreError(f"index manifest at {manifest_path} is unreadable; {_rebuild_hint(path)}") from None
+def _check_manifest(path: Path, encoder) -> dict:
+    manifest = read_manifest(path)
     for key, want in expected_manifest_keys(encoder).items():
         got = manifest.get(key)
         if got != want:
             hint = f"; or ask with --model {got}" if key == "model" else ""
             raise StoreError(f"index at {path} was built with {key}={got!r}, not {want!r}; {_rebuild_hint(path)}{hint}")
     return manifest
+
+
+class Index:
+    """An opened index: the document catalogue in memory, rows and vectors read on demand."""
+
+    def __init__(self, path: Path, encoder):
+        self.path = Path(path)
+        self.encoder = encoder
+        self.manifest = _check_manifest(self.path, encoder)
+        self._local = threading.local()
+        try:
+            self.catalog = [DocumentInfo(*row) for row in self._db().execute(_CATALOG)]
+            self.passage_vectors = np.load(self.path / "passage_vectors.npy", mmap_mode="r")
+            self.sentence_vectors = np.load(self.path / "sentence_vectors.npy", mmap_mode="r")
+            self._dense = faiss.read_index(str(self.path / "passages.faiss"))
+            self._sparse = bm25s.BM25.load(str(self.path / "bm25"), mmap=True, load_vocab=False)
+        except (OSError, ValueError, TypeError, KeyError, RuntimeError, sqlite3.Error) as exc:
+            why = f"index at {self.path} is damaged ({exc.__class__.__name__}); {_rebuild_hint(self.path)}"
+            raise StoreError(why) from None
+        n = self.manifest.get("passages")
+        if not (self._dense.ntotal == len(self.passage_vectors) == n) or len(self.catalog) != self.manifest.get(
+            "documents"
+        ) or len(self.sentence_vectors) != self.manifest.get("sentences"):  # fmt: skip
+            raise StoreError(f"index at {self.path} is inconsistent; {_rebuild_hint(self.path)}")
+        self.documents = _Rows(len(self.catalog), self._document)
+        self.sentences = _Rows(self.manifest["sentences"], lambda i: self._sentence(i)[0])
+        self.sentence_norms = _Rows(self.manifest["sentences"], lambda i: self._sentence(i)[1])
+        self.sentence_tokens = _Rows(self.manifest["sentences"], lambda i: self._sentence(i)[2])
+        self.passages = _Rows(n, self._passage)
+        self._by_source = {d.source: i for i, d in enumerate(self.catalog)}
+
+    def _db(self) -> sqlite3.Connection:
+        """This thread's read-only connection (the chat answers on several threads)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            uri = f"file:{(self.path / DATABASE).resolve().as_posix()}?mode=ro"
+            try:
+                db = self._local.db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            except sqlite3.Error as exc:
+                raise StoreError(f"index at {self.path} is damaged ({exc}); {_rebuild_hint(self.path)}") from None
+        return db
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - the index lives as long as the process that opened it
+    def _document(self, d: int) -> Document:
+        text = self._db().execute("SELECT text FROM documents WHERE id=?", (d,)).fetchone()[0]
+        info = self.catalog[d]
+        return Document(info.source, info.title, info.place, text, info.version)
+
+    @functools.lru_cache(maxsize=ROW_CACHE)  # noqa: B019
+    def _sentence(self, i: int) -> tuple[Sentence, str, list[str]]:
+        row = self._db().execute("SELECT * FROM sentences WHERE id=?", (i,)).fetchone()
+        _, doc, start, end, section, clean, norm, tokens = row
+        return Sentence(doc, start, end, clean, section), norm, tokens.split(" ") if tokens else []
+
+    @functools.lru_cache(maxsize=ROW_CACHE)  # noqa: B019
+    def _passage(self, i: int) -> Passage:
+        return Passage(
+            *self._db()
+            .execute("SELECT doc, first, last, start, end, section FROM passages WHERE id=?", (i,))
+            .fetchone()
+        )
+
+    def by_source(self, source: str) -> int | None:
+        """The position of the document named `source`, or None."""
+        return self._by_source.get(source)
+
+    def text(self, doc: int, start: int, end: int) -> str:
+        """The original characters at a citation: what every quote must equal."""
+        return self.documents[doc].text[start:end]
+
+    def term_ids(self, terms: list[str]) -> list[int]:
+        """BM25 column ids of the terms the index knows, repeats kept (a repeated term counts again)."""
+        known = self._terms(terms)
+        return [known[t][0] for t in terms if t in known]
+
+    def idf(self, terms: set[str]) -> dict[str, float]:
+        """Inverse passage frequency of each term; a term no passage holds gets the largest there is."""
+        known = self._terms(list(terms))
+        return {t: known[t][1] if t in known else self._max_idf for t in terms}
+
+    @functools.cached_property
+    def _max_idf(self) -> float:
+        return float(self._db().execute("SELECT max(idf) FROM terms").fetchone()[0] or 1.0)
+
+    def _terms(self, terms: list[str]) -> dict[str, tuple[int, float]]:
+        unique = list(dict.fromkeys(terms))
+        marks = ",".join("?" * len(unique))
+        rows = self._db().execute(f"SELECT term, id, idf FROM terms WHERE term IN ({marks})", unique)
+        return {t: (i, f) for t, i, f in rows}
+
+    def passage_range(self, docs: list[int]) -> np.ndarray:
+        """The ids of every passage of `docs` (a document's passages are consecutive)."""
+        ranges = [np.arange(self.catalog[d].first_passage, self.catalog[d].first_passage + self.catalog[d].passages)
+                  for d in docs]  # fmt: skip
+        return np.concatenate(ranges) if ranges else np.zeros(0, dtype=np.int64)
+
+    def dense_search(self, query_vector: np.ndarray, k: int, among: np.ndarray | None = None) -> np.ndarray:
+        """Ids of the `k` passages nearest the query, best first; only `among` these ids when given.
+
+        A restricted search of up to EXACT_LIMIT passages is exact over their stored vectors.
+        """
+        if among is not None and len(among) <= EXACT_LIMIT:
+            scores = self.dense_scores(query_vector, among)
+            top = np.argsort(-scores, kind="stable")[:k]
+            return among[top]
+        params = None
+        if isinstance(self._dense, faiss.IndexHNSW):
+            params = faiss.SearchParametersHNSW(efSearch=max(EF_SEARCH, k))
+        if among is not None:
+            selector = faiss.IDSelectorBatch(among.astype(np.int64))
+            params = params or faiss.SearchParameters()
+            params.sel = selector
+        _, ids = self._dense.search(query_vector.reshape(1, -1).astype(np.float32), k, params=params)
+        return ids[0][ids[0] >= 0]  # FAISS pads missing results with -1
+
+    def dense_scores(self, query_vector: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Exact inner products of the query with the passages `ids`."""
+        rows = np.asarray(self.passage_vectors[np.sort(ids)], dtype=np.float32)
+        order = np.argsort(np.argsort(ids))  # rows came back in sorted-id order
+        return rows[order] @ query_vector.reshape(-1).astype(np.float32)
+
+    def sparse_scores(self, term_ids: list[int]) -> np.ndarray:
+        """BM25 score of every passage: a sum over the few matrix columns the query's terms own."""
+        n = len(self.passages)
+        if not term_ids:
+            return np.zeros(n, dtype=np.float32)
+        s = self._sparse.scores
+        ids = np.asarray(term_ids)
+        starts, ends = s["indptr"][ids], s["indptr"][ids + 1]
+        rows = np.concatenate([s["indices"][a:b] for a, b in zip(starts, ends)])
+        weights = np.concatenate([s["data"][a:b] for a, b in zip(starts, ends)])
+        return np.bincount(rows, weights=weights, minlength=n).astype(np.float32)
+
+
+_CATALOG = "SELECT source, title, place, version, name, chars, first_passage, passages FROM documents ORDER BY id"
+
+
+class _Rows:
+    """A read-only sequence whose items are fetched (and cached) on demand."""
+
+    def __init__(self, length: int, fetch):
+        self._length = length
+        self._fetch = fetch
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, i: int):
+        if not -self._length <= i < self._length:
+            raise IndexError(i)
+        return self._fetch(int(i) % self._length)
+
+    def __iter__(self):
+        return (self._fetch(i) for i in range(self._length))

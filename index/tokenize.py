@@ -55,7 +55,12 @@ def _canonical() -> dict[str, str]:
 
 def tokenize(text: str) -> list[str]:
     """Normalise, segment (search mode: words and their sub-words), drop stopwords, add canonical terms."""
-    words = [t for t in _jieba().lcut_for_search(normalize(text)) if _WORD.search(t) and t not in STOPWORDS]
+    return tokenize_normalized(normalize(text))
+
+
+def tokenize_normalized(norm: str) -> list[str]:
+    """`tokenize` of text that `normalize` has already been applied to."""
+    words = [t for t in _jieba().lcut_for_search(norm) if _WORD.search(t) and t not in STOPWORDS]
     canonical = _canonical()
     return words + [canonical[t] for t in words if t in canonical]
 
@@ -68,7 +73,12 @@ def cjk_bigrams(text: str) -> list[str]:
 
     Bigrams match where segmentation splits a name differently in question and passage.
     """
-    return [run[i : i + 2] for run in _CJK_RUN.findall(normalize(text)) for i in range(len(run) - 1)]
+    return bigrams_normalized(normalize(text))
+
+
+def bigrams_normalized(norm: str) -> list[str]:
+    """`cjk_bigrams` of text that `normalize` has already been applied to."""
+    return [run[i : i + 2] for run in _CJK_RUN.findall(norm) for i in range(len(run) - 1)]
 
 
 def bm25_terms(text: str) -> list[str]:

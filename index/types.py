@@ -13,6 +13,21 @@ class Document:
     title: str
     place: str  # "" when the document names none
     text: str
+    version: str = ""  # the date in the file name (`…(2020-12-30).md`), "" when it has none
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """A document's entry in an index's catalogue: everything but its text."""
+
+    source: str
+    title: str
+    place: str
+    version: str
+    name: str  # normalised title and subtitle: what a question names the document by
+    chars: int
+    first_passage: int
+    passages: int
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from platformdirs import user_cache_dir
 
+from index.build import BuildReport, build, corpus_hash, folder_files, read_files, read_folder
 from index.e5model import DEFAULT_MODEL_NAME
 from index.embed import Encoder
-from index.store import BuildReport, Index, StoreError, build, corpus_hash, read_files, read_folder
+from index.store import Index, StoreError
 from index.types import Hit
 from qa.conversation import resolve
 from qa.question import check, parse
@@ -33,17 +34,17 @@ def default_index_path(model: str = DEFAULT_MODEL_NAME) -> Path:
     return cache_root() / "indexes" / f"default-{safe}"
 
 
-def build_folder(folder: Path, out: Path, encoder: Encoder, progress: bool = True) -> BuildReport:
-    """Index every readable document in `folder` into `out`; name the files skipped."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise StoreError(f"{folder} is not a folder of documents")
+def build_folder(folders: Path | list[Path], out: Path, encoder: Encoder, progress: bool = True) -> BuildReport:
+    """Index every readable document in `folders` (one or several) into `out`; name the files skipped."""
+    folders = [Path(f) for f in (folders if isinstance(folders, list | tuple) else [folders])]
     report = BuildReport()
-    documents = read_folder(folder, report)
+    t0 = time.perf_counter()
+    documents = read_files(folder_files(folders), report, progress=progress)
+    report.timings["read_s"] = time.perf_counter() - t0
     if not documents:
         why = "; ".join(report.skipped[:5]) or "it is empty"
-        raise StoreError(f"no readable documents in {folder} ({why})")
-    build(documents, out, encoder, progress=progress)
+        raise StoreError(f"no readable documents in {', '.join(map(str, folders))} ({why})")
+    build(documents, out, encoder, progress=progress, folders=folders, report=report)
     return report
 
 
@@ -153,8 +154,9 @@ class Assistant:
         )
 
     def _quote(self, doc: int, start: int, end: int, section: str, score: float) -> Quote:
-        d = self._index.documents[doc]
-        return Quote(d.text[start:end], d.source, d.title, d.place, section, start, end, round(score, 4))
+        d = self._index.catalog[doc]
+        text = self._index.text(doc, start, end)
+        return Quote(text, d.source, d.title, d.place, section, start, end, round(score, 4))
 
     def _sentence_quote(self, s: int, score: float) -> Quote:
         sentence = self._index.sentences[s]

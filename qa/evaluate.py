@@ -65,7 +65,7 @@ def write_jsonl(rows: Iterable[dict], path: Path) -> None:
 
 def run_benchmark(assistant: Assistant, rows: list[dict], progress: bool = True) -> list[dict]:
     """Ask every benchmark question through `assistant.answer`, one run row each."""
-    texts = {d.source: d.text for d in assistant.index.documents}
+    texts = DocumentTexts(assistant.index)
     if rows:  # the first answer loads the model: ask it once untimed so latency is what a warm user sees
         assistant.answer(rows[0]["question"], rows[0]["history"])
     out = []
@@ -76,7 +76,18 @@ def run_benchmark(assistant: Assistant, rows: list[dict], progress: bool = True)
     return out
 
 
-def _run_row(row: dict, answer: Answer, ms: float, texts: dict[str, str]) -> dict:
+class DocumentTexts:
+    """Source name → original text, read from the index only for the documents asked about."""
+
+    def __init__(self, index):
+        self.index = index
+
+    def get(self, source: str, default: str = "") -> str:
+        d = self.index.by_source(source)
+        return self.index.documents[d].text if d is not None else default
+
+
+def _run_row(row: dict, answer: Answer, ms: float, texts: DocumentTexts) -> dict:
     """What scoring needs: the gold, where it lies, and every quote the assistant returned."""
     return {k: row[k] for k in ("id", "type", "question", "history", "source", "answer")} | {
         "gold_span": gold_span(row, texts),
@@ -88,7 +99,7 @@ def _run_row(row: dict, answer: Answer, ms: float, texts: dict[str, str]) -> dic
     }
 
 
-def gold_span(row: dict, texts: dict[str, str]) -> list[int] | None:
+def gold_span(row: dict, texts) -> list[int] | None:
     """Where the gold answer lies in its document: the answer's offsets inside its evidence sentence."""
     text = texts.get(row["source"] or "", "")
     at = text.find(row["evidence"]) if row.get("evidence") else -1

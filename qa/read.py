@@ -13,7 +13,6 @@ from index.store import Index
 from index.tokenize import tokenize
 from index.types import Hit
 from qa.question import Question
-from qa.retrieve import subtitle
 
 _NUMBER = re.compile(r"\d|[一二三四五六七八九十两][一二三四五六七八九十两百千万]*(?:个|万|亿|元|人|项|家|所|张|倍|成)")
 _PLACEHOLDER = re.compile(r"(?<![a-z])x+(?![a-z])")
@@ -47,9 +46,9 @@ class Reader:
     def __init__(self, index: Index, weights: Weights | None = None):
         self.index = index
         self.weights = weights or Weights()
-        self._places = [normalize(d.place) for d in index.documents]
+        self._places = [normalize(d.place) for d in index.catalog]
+        self._covered = set(self._places)
         self._norm = index.sentence_norms
-        self._unknown_idf = max(index.idf.values(), default=1.0)  # a term no passage has is as rare as can be
         self._naming: dict[int, set[str]] = {}  # document → the words of its title and subtitle, when first named
 
     def read(
@@ -67,9 +66,13 @@ class Reader:
         ids = [s for s in weight_of if not named or self.index.sentences[s].doc in named]
         if not ids:
             return []
-        semantic = self.index.sentence_vectors[ids] @ query_vector.reshape(-1)
+        order = np.argsort(ids)  # memory-mapped rows read best in order
+        rows = np.empty((len(ids), self.index.sentence_vectors.shape[1]), dtype=np.float32)
+        rows[order] = self.index.sentence_vectors[np.asarray(ids)[order]]
+        semantic = rows @ query_vector.reshape(-1)
         terms = self._terms(question, named or [])
-        scored = [self._score(terms, question, s, float(sem), weight_of[s]) for s, sem in zip(ids, semantic)]
+        idf = self.index.idf(terms)
+        scored = [self._score(terms, idf, question, s, float(sem), weight_of[s]) for s, sem in zip(ids, semantic)]
         return sorted(scored, key=lambda x: -x.score)
 
     def _terms(self, question: Question, named: list[int]) -> set[str]:
@@ -77,14 +80,15 @@ class Reader:
         naming = set(question.places)
         for d in named:
             if d not in self._naming:
-                doc = self.index.documents[d]
-                self._naming[d] = set(tokenize(doc.title + subtitle(doc.text)))
+                self._naming[d] = set(tokenize(self.index.catalog[d].name))
             naming |= self._naming[d]
         return (set(question.tokens) - naming) or set(question.tokens)
 
-    def _score(self, terms: set[str], question: Question, s: int, semantic: float, passage: float) -> Scored:
+    def _score(
+        self, terms: set[str], idf: dict[str, float], question: Question, s: int, semantic: float, passage: float
+    ) -> Scored:
         w = self.weights
-        lexical = self._coverage(terms, s)
+        lexical = self._coverage(terms, idf, s)
         sem = min(max((semantic - 0.7) / 0.25, 0.0), 1.0)  # e5 cosines crowd into 0.7–0.95
         score = w.lexical * lexical + w.semantic * sem + w.kind * self._kind_fit(question, s) + w.passage * passage
         place = self._places[self.index.sentences[s].doc]
@@ -94,12 +98,12 @@ class Reader:
             score -= 0.2  # titles, headings and fragments state nothing
         return Scored(s, score, lexical, semantic)
 
-    def _coverage(self, terms: set[str], s: int) -> float:
+    def _coverage(self, terms: set[str], idf: dict[str, float], s: int) -> float:
+        """The share of the terms' weight (idf; a term no passage has is as rare as any) the sentence holds."""
         if not terms:
             return 0.0
         have = set(self.index.sentence_tokens[s])
-        weight = {t: self.index.idf.get(t, self._unknown_idf) for t in terms}
-        return sum(weight[t] for t in terms if t in have) / sum(weight.values())
+        return sum(idf[t] for t in terms if t in have) / sum(idf.values())
 
     def _blank(self, question: Question, s: int) -> bool:
         """A statement whose figure was never filled in (`X人次`): a placeholder, and no other number
@@ -144,5 +148,5 @@ class Reader:
         w = self.weights
         if best.lexical + 4 * (best.semantic - 0.85) < w.min_confidence:
             return False
-        covered = set(self._places)
+        covered = self._covered
         return not (question.places and covered - {""} and not set(question.places) & covered)

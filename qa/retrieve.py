@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (FAISS) and BM25 over passages, fused, with place preference and filters."""
+"""Hybrid retrieval: dense (FAISS) and BM25 candidates, fused over their union, with place preference and filters."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from qa.question import Question
 
 FUSIONS = ("convex", "rrf", "dense", "bm25")
 TITLE_CLUE = 4  # characters of a title that, unique to one document, name it (公共服务业发展)
+CANDIDATES = 100  # passages each searcher contributes to the union that fusion ranks
 
 
 class Retriever:
-    """Ranks an index's passages for a question."""
+    """Ranks an index's passages for a question, touching only the candidates its searchers return."""
 
     def __init__(self, index: Index, fusion_method: str = "convex", dense_weight: float = 0.6, name_boost: float = 0.2):
         if fusion_method not in FUSIONS:
@@ -24,17 +25,15 @@ class Retriever:
         self.fusion = fusion_method
         self.dense_weight = dense_weight
         self.name_boost = name_boost  # share of the score range added to named documents' passages
-        self._doc_places = [normalize(d.place) for d in index.documents]
-        self._doc_sources = [d.source for d in index.documents]
-        names = [normalize(d.title + subtitle(d.text)) for d in index.documents]
+        self._doc_places = [normalize(d.place) for d in index.catalog]
+        self._doc_sources = [d.source for d in index.catalog]
         self._by_name: dict[str, list[int]] = {}
-        for d, name in enumerate(names):
-            self._by_name.setdefault(name, []).append(d)
+        for d, info in enumerate(index.catalog):
+            self._by_name.setdefault(info.name, []).append(d)
         self._clues: dict[str, set[str]] = {}  # every TITLE_CLUE characters of a title → the titles holding them
         for name in self._by_name:
             for i in range(len(name) - TITLE_CLUE + 1):
                 self._clues.setdefault(name[i : i + TITLE_CLUE], set()).add(name)
-        self._passage_docs = np.array([p.doc for p in index.passages])
 
     def retrieve(
         self,
@@ -46,22 +45,68 @@ class Retriever:
         source: str | None = None,
     ) -> list[Hit]:
         """The top `k` passages, preferring the `named` documents; `place`/`source` restrict to matching ones."""
-        scores = self._scores(question, query_vector)
         if named is None:
             named = self.named_documents(question)
-        if named:  # a question that names a place or a document is about those documents: prefer them
-            scores = scores + self.name_boost * (scores.max() - scores.min()) * np.isin(self._passage_docs, named)
         allowed = self._allowed(place, source)
-        if allowed is not None:
-            scores = np.where(np.isin(self._passage_docs, allowed), scores, -np.inf)
+        if allowed is not None and not len(allowed):
+            return []
+        sparse = self._sparse(question, allowed)
+        ids = self._candidates(query_vector, sparse, allowed, max(CANDIDATES, k))
+        named_ids = self.index.passage_range(named) if named else np.zeros(0, dtype=np.int64)
+        if len(named_ids):  # a named document's best passages compete even where the library drowns them
+            if allowed is not None:
+                named_ids = np.intersect1d(named_ids, allowed)
+            ids = np.union1d(ids, self._candidates(query_vector, sparse, named_ids, max(CANDIDATES, k)))
+        if not len(ids):
+            return []
+        scores = self._fuse(query_vector, sparse, ids)
+        if len(named_ids):  # a question that names a place or a document is about those documents: prefer them
+            scores = scores + self.name_boost * (scores.max() - scores.min()) * np.isin(ids, named_ids)
         top = np.argsort(-scores, kind="stable")[:k]
-        return [Hit(int(i), float(scores[i])) for i in top if np.isfinite(scores[i])]
+        return [Hit(int(ids[i]), float(scores[i])) for i in top]
+
+    def _sparse(self, question: Question, allowed: np.ndarray | None) -> np.ndarray:
+        if self.fusion == "dense":
+            return np.zeros(len(self.index.passages), dtype=np.float32)
+        scores = self.index.sparse_scores(self.index.term_ids(list(question.terms)))
+        if allowed is not None:
+            mask = np.zeros(len(scores), dtype=bool)
+            mask[allowed] = True
+            scores[~mask] = 0.0
+        return scores
+
+    def _candidates(self, query_vector, sparse: np.ndarray, among: np.ndarray | None, k: int) -> np.ndarray:
+        """The union of the dense searcher's and BM25's top `k` (within `among` when given)."""
+        if among is not None and not len(among):
+            return np.zeros(0, dtype=np.int64)
+        dense = self.index.dense_search(query_vector, k, among) if self.fusion != "bm25" else np.zeros(0, np.int64)
+        pool = sparse if among is None else sparse[among]
+        top = np.argpartition(-pool, k)[:k] if len(pool) > k else np.arange(len(pool))
+        top = top[pool[top] > 0]
+        return np.union1d(dense, top if among is None else among[top])
+
+    def _fuse(self, query_vector: np.ndarray, sparse: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        dense = self.index.dense_scores(query_vector, ids) if self.fusion != "bm25" else np.zeros(len(ids))
+        if self.fusion == "dense":
+            return dense
+        if self.fusion == "bm25":
+            return sparse[ids]
+        if self.fusion == "convex":
+            return fusion.convex(dense, sparse[ids], self.dense_weight)
+        ranked = (
+            [Hit(int(i), 0.0) for i in np.argsort(-dense)],
+            [Hit(int(i), 0.0) for i in np.argsort(-sparse[ids]) if sparse[ids][i] > 0],
+        )
+        out = np.zeros(len(ids), dtype=np.float32)
+        for hit in fusion.reciprocal_rank(list(ranked)):
+            out[hit.item] = hit.score
+        return out
 
     def named_documents(self, question: Question) -> list[int]:
         """Documents the question names: by their place (天津), else by a part of a title no other title shares.
 
         A title counts with its subtitle (`——市发改委调研报告`), which is how people refer to a report;
-        documents sharing one title (paragraphs of one article) are named together.
+        documents sharing one title (versions of one regulation) are named together.
         """
         by_place = [d for d, p in enumerate(self._doc_places) if p and p in question.places]
         if by_place:
@@ -73,26 +118,8 @@ class Retriever:
                 named |= owners
         return sorted(d for name in named for d in self._by_name[name])
 
-    def _scores(self, question: Question, query_vector: np.ndarray) -> np.ndarray:
-        n = len(self.index.passages)
-        dense = self.index.dense_scores(query_vector) if self.fusion != "bm25" else np.zeros(n, dtype=np.float32)
-        sparse = self.index.sparse_scores(list(question.terms)) if self.fusion != "dense" else np.zeros(n)
-        if self.fusion == "dense":
-            return dense
-        if self.fusion == "bm25":
-            return sparse
-        if self.fusion == "convex":
-            return fusion.convex(dense, sparse, self.dense_weight)
-        ranked = (
-            [Hit(int(i), 0.0) for i in np.argsort(-dense)[:100]],
-            [Hit(int(i), 0.0) for i in np.argsort(-sparse)[:100] if sparse[i] > 0],
-        )
-        out = np.zeros(n, dtype=np.float32)
-        for hit in fusion.reciprocal_rank(list(ranked)):
-            out[hit.item] = hit.score
-        return out
-
-    def _allowed(self, place: str | None, source: str | None) -> list[int] | None:
+    def _allowed(self, place: str | None, source: str | None) -> np.ndarray | None:
+        """Passage ids of the documents the filters allow, or None when nothing is filtered."""
         if place is None and source is None:
             return None
         docs = range(len(self._doc_sources))
@@ -100,12 +127,4 @@ class Retriever:
             docs = [d for d in docs if self._doc_places[d] == normalize(place)]
         if source is not None:
             docs = [d for d in docs if self._doc_sources[d] == source]
-        return list(docs)
-
-
-def subtitle(text: str) -> str:
-    """A dash-led subtitle line among a document's first lines (`——市发改委调研报告`), else ""."""
-    for line in text.split("\n")[1:4]:
-        if line.strip().startswith(("——", "--", "—")):
-            return " " + line.strip().lstrip("—-")
-    return ""
+        return self.index.passage_range(list(docs))

@@ -1,0 +1,208 @@
+"""Build an index from folders of documents: read, segment, chunk, tokenise, embed; the store writes it."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from index import chunk as chunking
+from index import store
+from index.ingest import IngestError, read_document
+from index.normalize import NORMALIZER_NAME, normalize
+from index.segment import split_sentences
+from index.tokenize import bigrams_normalized, tokenize_normalized, tokenizer_name
+from index.types import Document, Sentence
+
+
+@dataclass
+class BuildReport:
+    indexed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "name: reason"
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+
+
+def corpus_hash(documents: list[Document]) -> str:
+    """Identifies a corpus by its file names and texts."""
+    corpus = hashlib.sha256()
+    for doc in documents:
+        corpus.update(doc.source.encode() + b"\0" + doc.text.encode() + b"\0")
+    return corpus.hexdigest()
+
+
+def folder_files(folders: list[Path]) -> list[tuple[Path, str]]:
+    """(path, source) of every file under `folders`; a source is relative to its own folder.
+
+    Two folders holding the same relative name would make one source ambiguous: that is an error.
+    """
+    owner: dict[str, Path] = {}
+    files = []
+    for folder in map(Path, folders):
+        if not folder.is_dir():
+            raise store.StoreError(f"{folder} is not a folder of documents")
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
+            source = path.relative_to(folder).as_posix()
+            if source in owner:
+                raise store.StoreError(f"two files would both be called {source!r}: {owner[source]} and {path}")
+            owner[source] = path
+            files.append((path, source))
+    return files
+
+
+def read_files(files: list[tuple[Path, str]], report: BuildReport, progress: bool = False) -> list[Document]:
+    """The readable documents among (path, source name) pairs; the others are named in `report`."""
+    documents = []
+    for path, source in tqdm(files, desc="reading", unit="file", disable=not progress or len(files) < 50):
+        try:
+            documents.append(read_document(path, source))
+            report.indexed.append(source)
+        except (IngestError, OSError) as exc:
+            report.skipped.append(str(exc))
+    return documents
+
+
+def read_folder(folder: Path, report: BuildReport) -> list[Document]:
+    """Every readable document under `folder`, named by its path relative to it."""
+    return read_files(folder_files([folder]), report)
+
+
+def build(
+    documents: list[Document],
+    out: Path,
+    encoder,
+    progress: bool = True,
+    reuse: store.Index | None = None,
+    folders: list[Path] | None = None,
+    report: BuildReport | None = None,
+) -> None:
+    """Write a complete index for `documents` to `out`, replacing any index there only once it is whole.
+
+    `reuse`, an index built with the same encoder, lends the vectors of passages it already embedded,
+    so adding a few documents to a corpus embeds only the new ones.
+    """
+    if not documents:
+        raise store.StoreError("no readable documents to index")
+    timings = report.timings if report is not None else {}
+    t0 = time.perf_counter()
+    contents = _segment(documents, progress)
+    timings["segment_s"] = time.perf_counter() - t0
+    if not contents.passages:
+        raise store.StoreError("the documents contain no sentences to index")
+    t0 = time.perf_counter()
+    texts, spans = _passage_texts(contents)
+    known = vector_cache(reuse) if reuse is not None else {}
+    contents.passage_vectors, contents.sentence_vectors = _embed(texts, spans, contents, encoder, known, progress)
+    timings["embed_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    contents.passage_terms = [tokens + bigrams_normalized(text) for tokens, text in zip(contents.passage_terms, texts)]
+    store.write(contents, out, _manifest(encoder, documents, folders))
+    timings["write_s"] = time.perf_counter() - t0
+
+
+def _segment(documents: list[Document], progress: bool) -> store.Contents:
+    """Sentences, passages and their tokens; passage terms start as the header's and sentences' words."""
+    c = store.Contents(documents, [], [], [], [], [], np.zeros(0), np.zeros(0))
+    bar = tqdm(documents, desc="segmenting", unit="doc", disable=not progress or len(documents) < 50)
+    for d, doc in enumerate(bar):
+        sentences = [Sentence(d, s.start, s.end, s.clean, s.section) for s in split_sentences(doc.text)]
+        norms = [normalize(s.clean) for s in sentences]
+        tokens = [tokenize_normalized(n) for n in norms]
+        for p in chunking.chunk(sentences, offset=len(c.sentences)):
+            c.passages.append(p)
+            header = tokenize_normalized(normalize(f"{doc.title} {p.section}"))
+            local = range(p.first - len(c.sentences), p.last - len(c.sentences) + 1)
+            c.passage_terms.append(header + [t for i in local for t in tokens[i]])
+        c.sentences += sentences
+        c.sentence_norms += norms
+        c.sentence_tokens += tokens
+    return c
+
+
+def passage_text(header: str, norms: list[str]) -> tuple[str, list[tuple[int, int]]]:
+    """What retrieval embeds for a passage (its title and section, then its sentences), and where each
+    sentence lies in it."""
+    text, spans = normalize(header), []
+    for norm in norms:
+        text += " " if not spans else ""
+        spans.append((len(text), len(text) + len(norm)))
+        text += norm
+    return text, spans
+
+
+def _passage_texts(c: store.Contents) -> tuple[list[str], list[list[tuple[int, int]]]]:
+    pairs = [
+        passage_text(f"{c.documents[p.doc].title} {p.section}", c.sentence_norms[p.first : p.last + 1])
+        for p in c.passages
+    ]
+    return [t for t, _ in pairs], [s for _, s in pairs]
+
+
+def _embed(texts, spans, c: store.Contents, encoder, known: dict, progress: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Passage vectors and sentence vectors (from the first passage holding each sentence).
+
+    Identical passages (one article in two versions of a regulation) are embedded once.
+    """
+    todo = [t for t in dict.fromkeys(texts) if t not in known]
+    if progress and todo:
+        chars = sum(map(len, todo))
+        print(f"embedding {len(todo)} passages ({chars:,} characters) on {_device(encoder)}", file=sys.stderr)
+    if todo:
+        where = {t: i for i, t in enumerate(texts)}
+        vectors, pooled = encoder_spans(encoder, todo, [spans[where[t]] for t in todo], progress)
+        known = known | {t: (v, rows) for t, v, rows in zip(todo, vectors, pooled)}
+    dim = len(next(iter(known.values()))[0])
+    passage_vectors = np.stack([known[t][0] for t in texts]).astype(np.float32)
+    sentence_vectors = np.zeros((len(c.sentences), dim), dtype=np.float32)
+    filled = np.zeros(len(c.sentences), dtype=bool)
+    for p, text in zip(c.passages, texts):
+        ids = np.arange(p.first, p.last + 1)
+        fresh = ~filled[ids]
+        sentence_vectors[ids[fresh]] = known[text][1][fresh]
+        filled[ids] = True
+    return passage_vectors, sentence_vectors
+
+
+def encoder_spans(encoder, texts, spans, progress):
+    """`encode_spans` of encoders that have it; the others encode every sentence on its own."""
+    if hasattr(encoder, "encode_spans"):
+        return encoder.encode_spans(texts, spans, progress=progress)
+    from index.embed import encode_spans_separately
+
+    return encode_spans_separately(encoder, texts, spans, progress)
+
+
+def _device(encoder) -> str:
+    model = getattr(encoder, "model", None)
+    return str(getattr(model, "device", "cpu"))
+
+
+def vector_cache(index: store.Index) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Embedded text → (passage vector, its sentences' vectors) for every passage of `index`."""
+    cache = {}
+    for i, p in enumerate(index.passages):
+        norms = [index.sentence_norms[s] for s in range(p.first, p.last + 1)]
+        text, _ = passage_text(f"{index.catalog[p.doc].title} {p.section}", norms)
+        rows = np.asarray(index.sentence_vectors[p.first : p.last + 1], dtype=np.float32)
+        cache[text] = (np.asarray(index.passage_vectors[i], dtype=np.float32), rows)
+    return cache
+
+
+def _manifest(encoder, documents: list[Document], folders: list[Path] | None) -> dict:
+    return {
+        "model": encoder.name,
+        "dim": encoder.dim,
+        "metric": "inner_product",
+        "tokenizer": tokenizer_name(),
+        "normalizer": NORMALIZER_NAME,
+        "chunking": {"max_chars": chunking.MAX_CHARS, "overlap_sentences": 1},
+        "sentence_vectors": "pooled" if hasattr(getattr(encoder, "model", None), "encode_spans") else "own",
+        "corpus_sha256": corpus_hash(documents),
+        "folders": [str(Path(f).resolve()) for f in folders or []],
+        "built": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
