@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 import sys
 import time
-from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +22,8 @@ from index.normalize import NORMALIZER_NAME, normalize
 from index.segment import split_sentences
 from index.tokenize import bigrams_normalized, tokenize_normalized, tokenizer_name
 from index.types import Document, Sentence
+
+PARALLEL_FROM = 200  # documents; fewer are segmented in this process (workers take seconds to start)
 
 
 @dataclass
@@ -106,22 +111,41 @@ def build(
 
 
 def _segment(documents: list[Document], progress: bool) -> store.Contents:
-    """Sentences, passages and their tokens; passage terms start as the header's and sentences' words."""
+    """Sentences, passages and their tokens; passage terms start as the header's and sentences' words.
+
+    A library is segmented in worker processes (one per core), a few documents in this one.
+    """
     c = store.Contents(documents, [], [], [], [], [], np.zeros(0), np.zeros(0))
-    bar = tqdm(documents, desc="segmenting", unit="doc", disable=not progress or len(documents) < 50)
-    for d, doc in enumerate(bar):
-        sentences = [Sentence(d, s.start, s.end, s.clean, s.section) for s in split_sentences(doc.text)]
-        norms = [normalize(s.clean) for s in sentences]
-        tokens = [tokenize_normalized(n) for n in norms]
-        for p in chunking.chunk(sentences, offset=len(c.sentences)):
-            c.passages.append(p)
-            header = tokenize_normalized(normalize(f"{doc.title} {p.section}"))
-            local = range(p.first - len(c.sentences), p.last - len(c.sentences) + 1)
-            c.passage_terms.append(header + [t for i in local for t in tokens[i]])
-        c.sentences += sentences
+    if len(documents) >= PARALLEL_FROM and (os.cpu_count() or 1) > 1:
+        pool = ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context("spawn"))
+        parts = pool.map(segment_document, documents, chunksize=16)
+    else:
+        pool, parts = None, map(segment_document, documents)
+    bar = tqdm(parts, total=len(documents), desc="segmenting", unit="doc", disable=not progress or len(documents) < 50)
+    for d, (sentences, norms, tokens, passages, terms) in enumerate(bar):
+        base = len(c.sentences)
+        c.sentences += [replace(s, doc=d) for s in sentences]
+        c.passages += [replace(x, doc=d, first=x.first + base, last=x.last + base) for x in passages]
         c.sentence_norms += norms
         c.sentence_tokens += tokens
+        c.passage_terms += terms
+    if pool is not None:
+        pool.shutdown()
     return c
+
+
+def segment_document(doc: Document):
+    """One document's sentences (numbered from 0), their normalised text and words, its passages and their words."""
+    sentences = [Sentence(0, s.start, s.end, s.clean, s.section) for s in split_sentences(doc.text)]
+    norms = [normalize(s.clean) for s in sentences]
+    tokens = [tokenize_normalized(n) for n in norms]
+    passages = chunking.chunk(sentences, offset=0)
+    terms = [
+        tokenize_normalized(normalize(f"{doc.title} {p.section}"))
+        + [t for i in range(p.first, p.last + 1) for t in tokens[i]]
+        for p in passages
+    ]
+    return sentences, norms, tokens, passages, terms
 
 
 def passage_text(header: str, norms: list[str]) -> tuple[str, list[tuple[int, int]]]:

@@ -15,6 +15,7 @@ _KNOWN_PROMPTS = {
     "bge-": ("为这个句子生成表示以用于检索相关文章：", ""),
 }
 DEVICES = ("auto", "cpu", "cuda")
+BUILD_BATCH_CPU = 8
 
 
 def resolve_device(device: str) -> str:
@@ -117,7 +118,9 @@ class Encoder:
         prompt = self._prompt("passage")
         self._threads("passage")
         shifted = [[(a + len(prompt), b + len(prompt)) for a, b in s] for s in spans]
-        vectors, pooled = self.model.encode_spans([prompt + t for t in texts], shifted, self.batch_size, progress)
+        # batches of 8 ran ~25% faster than 32 on a 2-core AVX2 CPU (activations stay in cache); a GPU wants more
+        batch = self.batch_size if resolve_device(self.device) == "cuda" else BUILD_BATCH_CPU
+        vectors, pooled = self.model.encode_spans([prompt + t for t in texts], shifted, batch, progress)
         for i, rows in enumerate(pooled):  # a span cut off by truncation: encode it on its own
             lost = [j for j in range(len(rows)) if not rows[j].any()]
             if lost:

@@ -1,0 +1,210 @@
+"""How cost grows with the library: real indexes end to end, then the retrieval core on synthetic passages.
+
+    python bench/scale.py --index laws_index/ --out bench/scale.json --chart docs/scale.png
+    python bench/scale.py --sizes 10000,100000 --out /tmp/scale.json          # synthetic part only, quick
+
+Real indexes (the built-in five plans, and each --index): cold `qa ask` in a fresh process (wall time and
+peak resident memory), warm per-question time over the shipped benchmark's questions, index size on disk,
+and recall@10 of an HNSW index over the index's own passage vectors against exact search, for real
+questions. Synthetic (clearly not documents): random unit vectors and a Zipf-distributed term matrix of
+the given sizes, searched the way the store searches (FAISS by `faiss_factory`, BM25 as a sum over the
+query terms' columns), for latency, recall and memory at sizes the machine has no library for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from index import store  # noqa: E402
+
+ASK = "上海的业主委员会由几个人组成?"
+DIM = 384
+QUERIES = 50
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--index", type=Path, action="append", default=[], help="a library index to measure (repeat)")
+    p.add_argument("--sizes", default="10000,100000,1000000", help="synthetic passage counts (comma-separated)")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--chart", type=Path, help="PNG chart of latency and memory by size")
+    return p.parse_args()
+
+
+def cold_ask(index: Path | None) -> dict:
+    """One `qa ask` in a new process: wall seconds and peak resident memory (MB)."""
+    cmd = [sys.executable, "-m", "app.cli", "ask", ASK] + (["--index", str(index)] if index else [])
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+    if status:
+        raise SystemExit(f"qa ask failed: {proc.stderr.read().decode()[-2000:]}")
+    return {"cold_s": round(seconds, 2), "rss_mb": round(usage.ru_maxrss / 1024, 1)}
+
+
+def warm_latency(index: Path | None) -> dict:
+    """Per-question milliseconds over the benchmark's questions, in this process after one untimed question."""
+    from qa.assistant import Assistant
+
+    rows = [json.loads(line) for line in (ROOT / "qa" / "data" / "benchmark.jsonl").open(encoding="utf-8")]
+    assistant = Assistant(index, progress=False)
+    assistant.answer(rows[0]["question"])
+    ms = []
+    for row in rows:
+        t0 = time.perf_counter()
+        assistant.answer(row["question"], row.get("history") or [])
+        ms.append((time.perf_counter() - t0) * 1e3)
+    return {"warm_p50_ms": round(float(np.percentile(ms, 50)), 1), "warm_p95_ms": round(float(np.percentile(ms, 95)), 1)}
+
+
+def real_recall(index_path: Path | None) -> dict:
+    """recall@10 of HNSW (as the store builds it) against exact search, over the index's own passage vectors."""
+    from qa.assistant import Assistant
+
+    assistant = Assistant(index_path, progress=False)
+    vectors = np.asarray(assistant.index.passage_vectors, dtype=np.float32)
+    rows = [json.loads(line) for line in (ROOT / "qa" / "data" / "benchmark.jsonl").open(encoding="utf-8")]
+    queries = assistant._encoder.encode([r["question"] for r in rows], "query")
+    return {"hnsw_recall_at_10": round(recall_at_10(vectors, queries, store.HNSW), 4)}
+
+
+def recall_at_10(vectors: np.ndarray, queries: np.ndarray, factory: str) -> float:
+    """Share of the exact top 10 that `factory`'s index returns in its top 10, with the store's settings."""
+    exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
+    index = build_faiss(vectors, factory)
+    _, found = search(index, queries, 10)
+    return float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, found)]))
+
+
+def build_faiss(vectors: np.ndarray, factory: str):
+    index = faiss.index_factory(vectors.shape[1], factory, faiss.METRIC_INNER_PRODUCT)
+    if factory != "Flat":
+        index.hnsw.efConstruction = store.EF_CONSTRUCTION
+    index.add(vectors)
+    return index
+
+
+def search(index, queries: np.ndarray, k: int):
+    params = faiss.SearchParametersHNSW(efSearch=store.EF_SEARCH) if isinstance(index, faiss.IndexHNSW) else None
+    return index.search(queries, k, params=params)
+
+
+def real_index(path: Path | None) -> dict:
+    """Every figure for one real index (None: the built-in five plans)."""
+    from qa.assistant import default_index_path
+
+    folder = path or default_index_path()
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    result = {"index": str(path or "built-in five plans"), "passages": manifest["passages"], "bytes": size}
+    result |= cold_ask(path) | warm_latency(path) | real_recall(path)
+    print(json.dumps(result, ensure_ascii=False), file=sys.stderr)
+    return result
+
+
+def synthetic(n: int, rng: np.random.Generator) -> dict:
+    """The retrieval core at `n` synthetic passages: FAISS by the store's rule, and BM25 column sums."""
+    vectors = unit(rng.standard_normal((n, DIM), dtype=np.float32))
+    queries = unit(vectors[rng.integers(0, n, QUERIES)] + 0.5 * unit(rng.standard_normal((QUERIES, DIM), np.float32)))
+    factory = store.faiss_factory(n)
+    t0 = time.perf_counter()
+    index = build_faiss(vectors, factory)
+    build_s = time.perf_counter() - t0
+    dense_ms = timed_ms(lambda q: search(index, q.reshape(1, -1), store.EF_SEARCH), queries)
+    exact = np.argsort(-(queries[:10] @ vectors.T), axis=1)[:, :10]
+    found = search(index, queries[:10], 10)[1]
+    recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, found)]))
+    sparse_ms, sparse_bytes = sparse_cost(n, rng)
+    dense_bytes = faiss.serialize_index(index).nbytes + n * DIM * 2  # FAISS file + float16 passage vectors
+    del vectors, index
+    result = {"passages": n, "faiss": factory, "faiss_build_s": round(build_s, 1), "dense_p50_ms": dense_ms,
+              "recall_at_10": round(recall, 3), "sparse_p50_ms": sparse_ms,
+              "dense_mb": round(dense_bytes / 1e6, 1), "sparse_mb": round(sparse_bytes / 1e6, 1)}  # fmt: skip
+    print(json.dumps(result), file=sys.stderr)
+    return result
+
+
+def sparse_cost(n: int, rng: np.random.Generator, terms_per_passage: int = 60, vocab: int = 200_000):
+    """Median ms of a 30-term BM25 query over a Zipf-distributed CSC matrix of `n` passages, and its bytes."""
+    df = np.minimum((n * terms_per_passage / np.arange(1, vocab + 1) / 12).astype(np.int64) + 1, n)
+    indptr = np.concatenate([[0], np.cumsum(df)])
+    indices = rng.integers(0, n, int(indptr[-1]), dtype=np.int32)
+    data = rng.random(int(indptr[-1]), dtype=np.float32)
+
+    def query(term_ids: np.ndarray) -> np.ndarray:
+        rows = np.concatenate([indices[indptr[t] : indptr[t + 1]] for t in term_ids])
+        weights = np.concatenate([data[indptr[t] : indptr[t + 1]] for t in term_ids])
+        return np.bincount(rows, weights=weights, minlength=n)
+
+    zipf_terms = np.minimum(rng.zipf(1.3, (QUERIES, 30)), vocab) - 1
+    return timed_ms(query, zipf_terms), indptr.nbytes + indices.nbytes + data.nbytes
+
+
+def timed_ms(fn, inputs) -> float:
+    ms = []
+    for x in inputs:
+        t0 = time.perf_counter()
+        fn(x)
+        ms.append((time.perf_counter() - t0) * 1e3)
+    return round(float(np.median(ms)), 2)
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def chart(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = results["synthetic"]
+    n = [r["passages"] for r in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot(n, [r["dense_p50_ms"] for r in rows], "o-", label="dense (FAISS) p50")
+    left.plot(n, [r["sparse_p50_ms"] for r in rows], "s-", label="BM25 p50")
+    for r in results["real"]:
+        left.plot([r["passages"]], [r["warm_p50_ms"]], "k*", markersize=12)
+        left.annotate(f"whole question: {r['index']}", (r["passages"], r["warm_p50_ms"]), fontsize=7)
+    right.plot(n, [r["dense_mb"] for r in rows], "o-", label="dense: FAISS + fp16 vectors")
+    right.plot(n, [r["sparse_mb"] for r in rows], "s-", label="BM25 matrix")
+    for ax, label in ((left, "ms per question"), (right, "MB on disk")):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("passages (synthetic; ★ real indexes)")
+        ax.set_ylabel(label)
+        ax.legend(fontsize=8)
+        ax.grid(True, which="both", alpha=0.3)
+    fig.suptitle("Retrieval cost by library size (2-core CPU)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    args = parse_args()
+    rng = np.random.default_rng(0)
+    results = {"real": [real_index(None)] + [real_index(p) for p in args.index]}
+    results["synthetic"] = [synthetic(int(n), rng) for n in args.sizes.split(",") if n]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+    if args.chart:
+        chart(results, args.chart)
+    print(json.dumps(results, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""The store at library scale: several folders, the catalogue, approximate search, top-k retrieval, filters."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.cli import main
+from index import store
+from index.ingest import find_version
+from index.store import Index, StoreError
+from qa.assistant import Assistant, build_folder
+from qa.question import parse
+from qa.retrieve import Retriever
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def two_folders(tiny_folder: Path, tmp_path: Path) -> list[Path]:
+    laws = tmp_path / "laws" / "DLC" / "上海"
+    laws.mkdir(parents=True)
+    for date, n in (("2010-12-23", "五"), ("2020-12-30", "七")):
+        (laws / f"上海市住宅物业管理规定({date}).md").write_text(
+            f"# 上海市住宅物业管理规定\n\n## 第三章 业主委员会\n\n第二十条 业主委员会由{n}至十五名委员组成。\n",
+            encoding="utf-8",
+        )
+    return [tiny_folder, tmp_path / "laws"]
+
+
+def test_several_folders_keep_sources_relative(two_folders, tmp_path: Path, fake_encoder) -> None:
+    build_folder(two_folders, tmp_path / "idx", fake_encoder, progress=False)
+    index = Index(tmp_path / "idx", fake_encoder)
+    sources = {d.source for d in index.catalog}
+    assert "tianjin.txt" in sources and "DLC/上海/上海市住宅物业管理规定(2020-12-30).md" in sources
+    assert index.manifest["folders"] == [str(f.resolve()) for f in two_folders]
+    for s in index.sentences:  # every sentence still cites its own document's original text
+        assert index.text(s.doc, s.start, s.end)[0] == s.clean[0]
+
+
+def test_clashing_sources_name_both_files(tiny_folder: Path, tmp_path: Path, fake_encoder) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(tiny_folder / "tianjin.txt", other / "tianjin.txt")
+    with pytest.raises(StoreError, match=r"tianjin.txt.*docs/tianjin.txt.*other/tianjin.txt"):
+        build_folder([tiny_folder, other], tmp_path / "idx", fake_encoder, progress=False)
+    assert not (tmp_path / "idx").exists()
+
+
+@pytest.mark.parametrize(
+    ("stem", "version"),
+    [
+        ("上海市住宅物业管理规定(2020-12-30)", "2020-12-30"),
+        ("上海市住宅物业管理规定（2010-12-23）", "2010-12-23"),
+        ("中华人民共和国民法典", ""),
+        ("2020-12-30通知", ""),
+    ],
+)
+def test_version_from_file_name(stem: str, version: str) -> None:
+    assert find_version(stem) == version
+
+
+def test_index_info_json(two_folders, tmp_path: Path, fake_encoder, capsys) -> None:
+    build_folder(two_folders, tmp_path / "idx", fake_encoder, progress=False)
+    code, out, err = _run(capsys, "index", "info", str(tmp_path / "idx"), "--json")
+    assert code == 0, err
+    info = json.loads(out)
+    assert info["documents"] == 7 and info["passages"] > 0 and info["sentences"] >= info["passages"]
+    assert info["model"] == "fake-bigram-encoder" and len(info["folders"]) == 2 and info["built"]
+    assert info["bytes"] == sum(f.stat().st_size for f in (tmp_path / "idx").rglob("*") if f.is_file())
+    new = next(f for f in info["files"] if f["source"].endswith("(2020-12-30).md"))
+    assert new == new | {"title": "上海市住宅物业管理规定", "place": "上海", "version": "2020-12-30"}
+    assert new["chars"] == len((two_folders[1] / new["source"]).read_text(encoding="utf-8"))
+    code, out, _ = _run(capsys, "index", "info", str(tmp_path / "idx"))
+    assert code == 0 and "documents  7" in out
+
+
+def test_index_info_on_a_folder_that_is_not_an_index(tmp_path: Path, capsys) -> None:
+    code, out, err = _run(capsys, "index", "info", str(tmp_path))
+    assert code == 2 and out == "" and "no index" in err and err.count("\n") == 1
+
+
+def test_device_cuda_without_gpu_is_one_line(tiny_folder: Path, tmp_path: Path, capsys) -> None:
+    pytest.importorskip("torch")
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    code, _, err = _run(capsys, "index", "build", str(tiny_folder), "--out", str(tmp_path / "i"), "--device", "cuda")
+    assert code == 2 and "no CUDA GPU" in err and err.count("\n") == 1 and not (tmp_path / "i").exists()
+
+
+def test_unreadable_files_are_summarised_not_listed(tiny_folder: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    for i in range(30):
+        (tiny_folder / f"broken{i:02d}.txt").write_bytes(b"\x00\x01\x02" * 40)
+    from conftest import FakeEncoder
+
+    monkeypatch.setattr("index.embed.Encoder", lambda *a, **k: FakeEncoder())
+    code, out, err = _run(capsys, "index", "build", str(tiny_folder), "--out", str(tmp_path / "idx"), "--device", "cpu")
+    assert code == 0 and "indexed 5 document(s)" in out
+    assert "skipped 30 unreadable file(s)" in err and "… and 25 more" in err
+    assert len([line for line in err.splitlines() if "broken" in line]) == 5
+    assert len((tmp_path / "idx" / "skipped.txt").read_text(encoding="utf-8").splitlines()) == 30
+
+
+def test_sparse_scores_equal_bm25s(tiny_folder: Path, tmp_path: Path, fake_encoder) -> None:
+    build_folder(tiny_folder, tmp_path / "idx", fake_encoder, progress=False)
+    index = Index(tmp_path / "idx", fake_encoder)
+    ids = index.term_ids(list(parse("天津农村特困人员每月能领多少钱?").terms))
+    assert ids
+    ours = index.sparse_scores(ids)
+    theirs = index._sparse.get_scores_from_ids(ids)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5)
+
+
+def test_approximate_index_finds_what_exact_search_finds(two_folders, tmp_path: Path, fake_encoder, monkeypatch):
+    build_folder(two_folders, tmp_path / "flat", fake_encoder, progress=False)
+    monkeypatch.setattr(store, "EXACT_LIMIT", 5)  # everything above 5 passages gets HNSW
+    build_folder(two_folders, tmp_path / "hnsw", fake_encoder, progress=False)
+    flat, hnsw = Index(tmp_path / "flat", fake_encoder), Index(tmp_path / "hnsw", fake_encoder)
+    assert flat.manifest["faiss_factory"] == "Flat" and hnsw.manifest["faiss_factory"] == "HNSW32"
+    for q in ("天津农村特困人员每月能领多少钱?", "业主委员会由几名委员组成", "成都的低保标准"):
+        v = fake_encoder.encode([q], "query")[0]
+        assert list(hnsw.dense_search(v, 5)) == list(flat.dense_search(v, 5))
+        among = hnsw.passage_range([0, 1])
+        assert set(hnsw.dense_search(v, 3, among)) <= set(among)
+
+
+def test_filters_and_named_documents_at_library_size(two_folders, tmp_path: Path, fake_encoder, monkeypatch) -> None:
+    monkeypatch.setattr(store, "EXACT_LIMIT", 5)
+    monkeypatch.setattr("qa.retrieve.CANDIDATES", 2)  # fewer candidates than passages: the union matters
+    build_folder(two_folders, tmp_path / "idx", fake_encoder, progress=False)
+    assistant = Assistant(tmp_path / "idx", encoder=fake_encoder, progress=False)
+    answer = assistant.answer("业主委员会由几名委员组成?", place="上海")
+    assert answer.passages and {p.place for p in answer.passages} == {"上海"}
+    answer = assistant.answer("每月能领多少钱?", source="tianjin.txt")
+    assert {p.source for p in answer.passages} == {"tianjin.txt"}
+    retriever = Retriever(assistant.index)
+    question = parse("上海市住宅物业管理规定第二十条规定了什么")
+    named = retriever.named_documents(question)
+    hits = retriever.retrieve(question, fake_encoder.encode([question.norm], "query")[0], 2, named)
+    assert {assistant.index.passages[h.item].doc for h in hits} <= set(named)
+
+
+def test_worker_processes_segment_as_this_one_does(two_folders, tmp_path: Path, fake_encoder, monkeypatch) -> None:
+    from index import build
+
+    build_folder(two_folders, tmp_path / "serial", fake_encoder, progress=False)
+    monkeypatch.setattr(build, "PARALLEL_FROM", 1)
+    build_folder(two_folders, tmp_path / "parallel", fake_encoder, progress=False)
+    serial, parallel = Index(tmp_path / "serial", fake_encoder), Index(tmp_path / "parallel", fake_encoder)
+    assert list(serial.sentences) == list(parallel.sentences) and list(serial.passages) == list(parallel.passages)
+    assert list(serial.sentence_tokens) == list(parallel.sentence_tokens)
+    np.testing.assert_array_equal(serial.passage_vectors, parallel.passage_vectors)
