@@ -67,7 +67,8 @@ def warm_latency(index: Path | None) -> dict:
         t0 = time.perf_counter()
         assistant.answer(row["question"], row.get("history") or [])
         ms.append((time.perf_counter() - t0) * 1e3)
-    return {"warm_p50_ms": round(float(np.percentile(ms, 50)), 1), "warm_p95_ms": round(float(np.percentile(ms, 95)), 1)}
+    p50, p95 = np.percentile(ms, [50, 95])
+    return {"warm_p50_ms": round(float(p50), 1), "warm_p95_ms": round(float(p95), 1)}
 
 
 def real_recall(index_path: Path | None) -> dict:
@@ -121,15 +122,14 @@ def synthetic(n: int, rng: np.random.Generator) -> dict:
     queries = unit(vectors[rng.integers(0, n, QUERIES)] + 0.5 * unit(rng.standard_normal((QUERIES, DIM), np.float32)))
     factory = store.faiss_factory(n)
     t0 = time.perf_counter()
-    index = build_faiss(vectors, factory)
+    dense = build_faiss(vectors, factory)
     build_s = time.perf_counter() - t0
-    dense_ms = timed_ms(lambda q: search(index, q.reshape(1, -1), store.EF_SEARCH), queries)
+    dense_ms = timed_ms(lambda q: search(dense, q.reshape(1, -1), store.EF_SEARCH), queries)
     exact = np.argsort(-(queries[:10] @ vectors.T), axis=1)[:, :10]
-    found = search(index, queries[:10], 10)[1]
+    found = search(dense, queries[:10], 10)[1]
     recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, found)]))
     sparse_ms, sparse_bytes = sparse_cost(n, rng)
-    dense_bytes = faiss.serialize_index(index).nbytes + n * DIM * 2  # FAISS file + float16 passage vectors
-    del vectors, index
+    dense_bytes = faiss.serialize_index(dense).nbytes + n * DIM * 2  # FAISS file + float16 passage vectors
     result = {"passages": n, "faiss": factory, "faiss_build_s": round(build_s, 1), "dense_p50_ms": dense_ms,
               "recall_at_10": round(recall, 3), "sparse_p50_ms": sparse_ms,
               "dense_mb": round(dense_bytes / 1e6, 1), "sparse_mb": round(sparse_bytes / 1e6, 1)}  # fmt: skip
