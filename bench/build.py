@@ -142,7 +142,28 @@ def time_ours(folder: Path, out: Path, extra: list[str], characters: int) -> dic
         found = re.search(r"indexed (\d+) document", run["output"])
         result["documents"] = int(found.group(1)) if found else None
         result["info"] = index_info(out)
+        result["sentence_vectors"] = sentence_agreement(out)
     return result
+
+
+def sentence_agreement(out: Path, n: int = 300) -> dict:
+    """How the index's sentence vectors (pooled from the passage's forward pass) compare with each sentence
+    encoded on its own by the same model: cosine mean and 5th percentile over a seeded sample."""
+    import numpy as np
+
+    from index.embed import Encoder
+    from index.store import Index
+    from qa.assistant import cache_root
+
+    encoder = Encoder(cache_root=cache_root())
+    index = Index(out, encoder)
+    picked = sorted(random.Random(0).sample(range(len(index.sentences)), min(n, len(index.sentences))))
+    alone = encoder.encode([index.sentence_norms[i] for i in picked], "passage")
+    cosine = (np.asarray(index.sentence_vectors[picked], dtype=np.float32) * alone).sum(axis=1)
+    summary = {"sentences": len(picked), "cosine_mean": round(float(cosine.mean()), 4),
+               "cosine_p5": round(float(np.percentile(cosine, 5)), 4)}  # fmt: skip
+    print(f"sentence vectors vs each sentence encoded alone: {summary}", file=sys.stderr)
+    return summary
 
 
 def time_peer(folder: Path, out: Path, device: str, characters: int) -> dict:
@@ -184,6 +205,8 @@ def report(r: dict) -> None:
     if r["ratio"] is not None:
         verdict = "PASS" if r["ratio"] <= TARGET_RATIO else "FAIL"
         print(f"ratio ours/LangChain {r['ratio']:.3f}   target ≤ {TARGET_RATIO}   {verdict}")
+    if "sentence_vectors" in r["ours"]:
+        print(f"our sentence vectors against each sentence encoded alone: {r['ours']['sentence_vectors']}")
     print(f"load average before {r['machine']['load_before']}, after {r['machine']['load_after']}")
 
 

@@ -6,9 +6,10 @@
 Real indexes (the built-in five plans, and each --index): cold `qa ask` in a fresh process (wall time and
 peak resident memory), warm per-question time over the shipped benchmark's questions, index size on disk,
 and recall@10 of an HNSW index over the index's own passage vectors against exact search, for real
-questions. Synthetic (clearly not documents): random unit vectors and a Zipf-distributed term matrix of
-the given sizes, searched the way the store searches (FAISS by `faiss_factory`, BM25 as a sum over the
-query terms' columns), for latency, recall and memory at sizes the machine has no library for.
+questions. Synthetic (clearly not documents): the last index's passage vectors resampled with noise, and a
+Zipf-distributed term matrix, of the given sizes, searched the way the store searches (FAISS by
+`faiss_factory`, BM25 as a sum over the query terms' columns), for latency, recall and memory at sizes the
+machine has no library for.
 """
 
 from __future__ import annotations
@@ -71,6 +72,16 @@ def warm_latency(index: Path | None) -> dict:
     return {"warm_p50_ms": round(float(p50), 1), "warm_p95_ms": round(float(p95), 1)}
 
 
+def real_vectors(index_path: Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """The passage vectors of an index, and the shipped benchmark's questions as query vectors."""
+    from qa.assistant import Assistant
+
+    assistant = Assistant(index_path, progress=False)
+    rows = [json.loads(line) for line in (ROOT / "qa" / "data" / "benchmark.jsonl").open(encoding="utf-8")]
+    questions = assistant._encoder.encode([r["question"] for r in rows], "query")
+    return np.asarray(assistant.index.passage_vectors, dtype=np.float32), questions
+
+
 def real_recall(index_path: Path | None) -> dict:
     """recall@10 of HNSW (as the store builds it) against exact search, over the index's own passage vectors."""
     from qa.assistant import Assistant
@@ -78,8 +89,11 @@ def real_recall(index_path: Path | None) -> dict:
     assistant = Assistant(index_path, progress=False)
     vectors = np.asarray(assistant.index.passage_vectors, dtype=np.float32)
     rows = [json.loads(line) for line in (ROOT / "qa" / "data" / "benchmark.jsonl").open(encoding="utf-8")]
-    queries = assistant._encoder.encode([r["question"] for r in rows], "query")
-    return {"hnsw_recall_at_10": round(recall_at_10(vectors, queries, store.HNSW), 4)}
+    # the benchmark's questions, and sentences of the index itself asked as questions (the library's own topics)
+    picked = np.random.default_rng(1).choice(len(assistant.index.sentences), 250, replace=False)
+    texts = [r["question"] for r in rows] + [assistant.index.sentence_norms[int(i)][:60] for i in picked]
+    queries = assistant._encoder.encode(texts, "query")
+    return {"hnsw_recall_at_10": round(recall_at_10(vectors, queries, store.HNSW), 4), "recall_queries": len(texts)}
 
 
 def recall_at_10(vectors: np.ndarray, queries: np.ndarray, factory: str) -> float:
@@ -103,7 +117,18 @@ def search(index, queries: np.ndarray, k: int):
     return index.search(queries, k, params=params)
 
 
-def real_index(path: Path | None) -> dict:
+def cold_asks(paths: list[Path | None], rounds: int = 3) -> list[dict]:
+    """Cold `qa ask` figures per index: the median of `rounds`, the indexes taken in turn so load falls alike.
+
+    Run before this process loads anything: a child's peak memory counts what it inherits at fork.
+    """
+    runs = [[cold_ask(p) for p in paths] for _ in range(rounds)]
+    return [
+        {key: float(np.median([r[i][key] for r in runs])) for key in ("cold_s", "rss_mb")} for i in range(len(paths))
+    ]
+
+
+def real_index(path: Path | None, cold: dict) -> dict:
     """Every figure for one real index (None: the built-in five plans)."""
     from qa.assistant import default_index_path
 
@@ -111,15 +136,21 @@ def real_index(path: Path | None) -> dict:
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
     result = {"index": str(path or "built-in five plans"), "passages": manifest["passages"], "bytes": size}
-    result |= cold_ask(path) | warm_latency(path) | real_recall(path)
+    result |= cold | warm_latency(path) | real_recall(path)
     print(json.dumps(result, ensure_ascii=False), file=sys.stderr)
     return result
 
 
-def synthetic(n: int, rng: np.random.Generator) -> dict:
-    """The retrieval core at `n` synthetic passages: FAISS by the store's rule, and BM25 column sums."""
-    vectors = unit(rng.standard_normal((n, DIM), dtype=np.float32))
-    queries = unit(vectors[rng.integers(0, n, QUERIES)] + 0.5 * unit(rng.standard_normal((QUERIES, DIM), np.float32)))
+def synthetic(n: int, seeds: np.ndarray, questions: np.ndarray, rng: np.random.Generator) -> dict:
+    """The retrieval core at `n` synthetic passages: FAISS by the store's rule, and BM25 column sums.
+
+    Synthetic vectors are real passage vectors (`seeds`) moved by noise to cosine ≈ 0.9 of their seed, so
+    they cluster as real text does (uniform random vectors are a worst case no corpus looks like);
+    the queries are real questions.
+    """
+    noise = unit(rng.standard_normal((n, DIM), dtype=np.float32))
+    vectors = unit(seeds[rng.integers(0, len(seeds), n)] + 0.45 * noise)
+    queries = questions[:QUERIES]
     factory = store.faiss_factory(n)
     t0 = time.perf_counter()
     dense = build_faiss(vectors, factory)
@@ -197,8 +228,10 @@ def chart(results: dict, path: Path) -> None:
 def main() -> None:
     args = parse_args()
     rng = np.random.default_rng(0)
-    results = {"real": [real_index(None)] + [real_index(p) for p in args.index]}
-    results["synthetic"] = [synthetic(int(n), rng) for n in args.sizes.split(",") if n]
+    paths = [None, *args.index]
+    results = {"real": [real_index(p, cold) for p, cold in zip(paths, cold_asks(paths))]}
+    seeds, questions = real_vectors(paths[-1])
+    results["synthetic"] = [synthetic(int(n), seeds, questions, rng) for n in args.sizes.split(",") if n]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
     if args.chart:

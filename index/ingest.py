@@ -204,7 +204,8 @@ def find_place(text: str, stem: str) -> str:
     for place in PLACES:
         if place in title:
             return place
-    counts = Counter({p: normalize(text).count(p) for p in PLACES})
+    norm = normalize(text)  # once: OpenCC over a long law takes milliseconds
+    counts = Counter({p: norm.count(p) for p in PLACES})
     ranked = [(p, n) for p, n in counts.most_common(2) if n]
     if ranked and (len(ranked) == 1 or ranked[0][1] >= 3 * ranked[1][1]):
         return ranked[0][0]
