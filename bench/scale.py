@@ -172,13 +172,14 @@ def sparse_cost(n: int, rng: np.random.Generator, terms_per_passage: int = 60, v
     """Median ms of a 30-term BM25 query over a Zipf-distributed CSC matrix of `n` passages, and its bytes."""
     df = np.minimum((n * terms_per_passage / np.arange(1, vocab + 1) / 12).astype(np.int64) + 1, n)
     indptr = np.concatenate([[0], np.cumsum(df)])
-    indices = rng.integers(0, n, int(indptr[-1]), dtype=np.int32)
+    indices = np.concatenate([np.sort(rng.choice(n, d, replace=False)) for d in df]).astype(np.int32)
     data = rng.random(int(indptr[-1]), dtype=np.float32)
 
-    def query(term_ids: np.ndarray) -> np.ndarray:
-        rows = np.concatenate([indices[indptr[t] : indptr[t + 1]] for t in term_ids])
-        weights = np.concatenate([data[indptr[t] : indptr[t + 1]] for t in term_ids])
-        return np.bincount(rows, weights=weights, minlength=n)
+    csc = {"indptr": indptr, "indices": indices, "data": data}
+
+    def query(term_ids: np.ndarray) -> np.ndarray:  # as the store does: candidates, then their exact scores
+        top = store.bm25_top(csc, list(term_ids), 100, n)
+        return store.bm25_scores(csc, list(term_ids), np.union1d(top, rng.integers(0, n, 100)))
 
     zipf_terms = np.minimum(rng.zipf(1.3, (QUERIES, 30)), vocab) - 1
     return timed_ms(query, zipf_terms), indptr.nbytes + indices.nbytes + data.nbytes

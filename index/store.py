@@ -39,6 +39,7 @@ HNSW = "HNSW32"
 EF_CONSTRUCTION = 80
 EF_SEARCH = 128
 ROW_CACHE = 4096
+SPARSE_POSTINGS = 300_000  # BM25 matrix entries a question's candidate search reads at most
 
 
 class StoreError(Exception):
@@ -327,17 +328,52 @@ class Index:
         order = np.argsort(np.argsort(ids))  # rows came back in sorted-id order
         return rows[order] @ query_vector.reshape(-1).astype(np.float32)
 
-    def sparse_scores(self, term_ids: list[int]) -> np.ndarray:
-        """BM25 score of every passage: a sum over the few matrix columns the query's terms own."""
-        n = len(self.passages)
-        if not term_ids:
-            return np.zeros(n, dtype=np.float32)
-        s = self._sparse.scores
-        ids = np.asarray(term_ids)
-        starts, ends = s["indptr"][ids], s["indptr"][ids + 1]
-        rows = np.concatenate([s["indices"][a:b] for a, b in zip(starts, ends)])
-        weights = np.concatenate([s["data"][a:b] for a, b in zip(starts, ends)])
-        return np.bincount(rows, weights=weights, minlength=n).astype(np.float32)
+    def sparse_search(self, term_ids: list[int], k: int, among: np.ndarray | None = None) -> np.ndarray:
+        """Ids of up to `k` passages with the best BM25 score, best first; only `among` these ids when given."""
+        return bm25_top(self._sparse.scores, term_ids, k, len(self.passages), among)
+
+    def sparse_scores(self, term_ids: list[int], passages: np.ndarray) -> np.ndarray:
+        """Exact BM25 scores of the given passages."""
+        return bm25_scores(self._sparse.scores, term_ids, passages)
+
+
+def bm25_top(csc: dict, term_ids: list[int], k: int, n: int, among: np.ndarray | None = None) -> np.ndarray:
+    """The `k` best of `n` passages (within `among`) by the sum of the BM25 matrix's term columns, best first.
+
+    Columns are read rarest first until SPARSE_POSTINGS entries: exact for a question over a few thousand
+    passages; over a large library the very common terms (规定, 条例) only count in the exact rescoring of
+    the candidates (`bm25_scores`), so no question reads millions of entries.
+    """
+    ids = np.asarray(term_ids, dtype=np.int64)
+    if not len(ids):
+        return np.zeros(0, dtype=np.int64)
+    indptr = csc["indptr"]
+    sizes = indptr[ids + 1] - indptr[ids]
+    order = np.argsort(sizes, kind="stable")
+    chosen = ids[order[: max(1, int(np.searchsorted(np.cumsum(sizes[order]), SPARSE_POSTINGS, side="right")))]]
+    spans = [(indptr[t], indptr[t + 1]) for t in chosen]
+    rows = np.concatenate([csc["indices"][a:b] for a, b in spans])
+    weights = np.concatenate([csc["data"][a:b] for a, b in spans])
+    scores = np.bincount(rows, weights=weights, minlength=n)
+    pool = scores if among is None else scores[among]
+    top = np.argpartition(-pool, k)[:k] if len(pool) > k else np.arange(len(pool))
+    top = top[pool[top] > 0]
+    top = top[np.argsort(-pool[top], kind="stable")]
+    return top if among is None else among[top]
+
+
+def bm25_scores(csc: dict, term_ids: list[int], passages: np.ndarray) -> np.ndarray:
+    """Exact BM25 scores of `passages`: a binary search in each term's column (its rows are sorted)."""
+    out = np.zeros(len(passages), dtype=np.float64)
+    for t in term_ids:
+        a, b = int(csc["indptr"][t]), int(csc["indptr"][t + 1])
+        if a == b:
+            continue
+        column = csc["indices"][a:b]
+        at = np.minimum(np.searchsorted(column, passages), b - a - 1)
+        hit = column[at] == passages
+        out[hit] += csc["data"][a + at[hit]]
+    return out.astype(np.float32)
 
 
 _CATALOG = "SELECT source, title, place, version, name, chars, first_passage, passages FROM documents ORDER BY id"

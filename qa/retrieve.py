@@ -50,52 +50,40 @@ class Retriever:
         allowed = self._allowed(place, source)
         if allowed is not None and not len(allowed):
             return []
-        sparse = self._sparse(question, allowed)
-        ids = self._candidates(query_vector, sparse, allowed, max(CANDIDATES, k))
+        terms = self.index.term_ids(list(question.terms)) if self.fusion != "dense" else []
+        ids = self._candidates(query_vector, terms, allowed, max(CANDIDATES, k))
         named_ids = self.index.passage_range(named) if named else np.zeros(0, dtype=np.int64)
         if len(named_ids):  # a named document's best passages compete even where the library drowns them
             if allowed is not None:
                 named_ids = np.intersect1d(named_ids, allowed)
-            ids = np.union1d(ids, self._candidates(query_vector, sparse, named_ids, max(CANDIDATES, k)))
+            ids = np.union1d(ids, self._candidates(query_vector, terms, named_ids, max(CANDIDATES, k)))
         if not len(ids):
             return []
-        scores = self._fuse(query_vector, sparse, ids)
+        scores = self._fuse(query_vector, terms, ids)
         if len(named_ids):  # a question that names a place or a document is about those documents: prefer them
             scores = scores + self.name_boost * (scores.max() - scores.min()) * np.isin(ids, named_ids)
         top = np.argsort(-scores, kind="stable")[:k]
         return [Hit(int(ids[i]), float(scores[i])) for i in top]
 
-    def _sparse(self, question: Question, allowed: np.ndarray | None) -> np.ndarray:
-        if self.fusion == "dense":
-            return np.zeros(len(self.index.passages), dtype=np.float32)
-        scores = self.index.sparse_scores(self.index.term_ids(list(question.terms)))
-        if allowed is not None:
-            mask = np.zeros(len(scores), dtype=bool)
-            mask[allowed] = True
-            scores[~mask] = 0.0
-        return scores
-
-    def _candidates(self, query_vector, sparse: np.ndarray, among: np.ndarray | None, k: int) -> np.ndarray:
+    def _candidates(self, query_vector, terms: list[int], among: np.ndarray | None, k: int) -> np.ndarray:
         """The union of the dense searcher's and BM25's top `k` (within `among` when given)."""
         if among is not None and not len(among):
             return np.zeros(0, dtype=np.int64)
         dense = self.index.dense_search(query_vector, k, among) if self.fusion != "bm25" else np.zeros(0, np.int64)
-        pool = sparse if among is None else sparse[among]
-        top = np.argpartition(-pool, k)[:k] if len(pool) > k else np.arange(len(pool))
-        top = top[pool[top] > 0]
-        return np.union1d(dense, top if among is None else among[top])
+        return np.union1d(dense, self.index.sparse_search(terms, k, among))
 
-    def _fuse(self, query_vector: np.ndarray, sparse: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    def _fuse(self, query_vector: np.ndarray, terms: list[int], ids: np.ndarray) -> np.ndarray:
         dense = self.index.dense_scores(query_vector, ids) if self.fusion != "bm25" else np.zeros(len(ids))
+        sparse = self.index.sparse_scores(terms, ids)
         if self.fusion == "dense":
             return dense
         if self.fusion == "bm25":
-            return sparse[ids]
+            return sparse
         if self.fusion == "convex":
-            return fusion.convex(dense, sparse[ids], self.dense_weight)
+            return fusion.convex(dense, sparse, self.dense_weight)
         ranked = (
             [Hit(int(i), 0.0) for i in np.argsort(-dense)],
-            [Hit(int(i), 0.0) for i in np.argsort(-sparse[ids]) if sparse[ids][i] > 0],
+            [Hit(int(i), 0.0) for i in np.argsort(-sparse) if sparse[i] > 0],
         )
         out = np.zeros(len(ids), dtype=np.float32)
         for hit in fusion.reciprocal_rank(list(ranked)):

@@ -111,14 +111,19 @@ def test_unreadable_files_are_summarised_not_listed(tiny_folder: Path, tmp_path:
     assert len((tmp_path / "idx" / "skipped.txt").read_text(encoding="utf-8").splitlines()) == 30
 
 
-def test_sparse_scores_equal_bm25s(tiny_folder: Path, tmp_path: Path, fake_encoder) -> None:
+def test_sparse_scores_equal_bm25s(tiny_folder: Path, tmp_path: Path, fake_encoder, monkeypatch) -> None:
     build_folder(tiny_folder, tmp_path / "idx", fake_encoder, progress=False)
     index = Index(tmp_path / "idx", fake_encoder)
     ids = index.term_ids(list(parse("天津农村特困人员每月能领多少钱?").terms))
     assert ids
-    ours = index.sparse_scores(ids)
     theirs = index._sparse.get_scores_from_ids(ids)
-    np.testing.assert_allclose(ours, theirs, rtol=1e-5)
+    every = np.arange(len(index.passages))
+    np.testing.assert_allclose(index.sparse_scores(ids, every), theirs, rtol=1e-5)
+    best = index.sparse_search(ids, 3)
+    assert list(best) == list(np.argsort(-theirs, kind="stable")[:3])
+    monkeypatch.setattr(store, "SPARSE_POSTINGS", 1)  # only the rarest term finds candidates
+    rare = index.sparse_search(ids, 3)
+    assert len(rare) and theirs[rare].min() > 0
 
 
 def test_approximate_index_finds_what_exact_search_finds(two_folders, tmp_path: Path, fake_encoder, monkeypatch):
