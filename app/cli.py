@@ -38,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--model", default=DEFAULT_MODEL_NAME, help="sentence-transformers model name or path")
     b.add_argument("--device", default="auto", help="auto (a GPU when one is visible), cpu or cuda")
     b.add_argument("--verbose", action="store_true", help="print the time each stage took")
+    b.add_argument(
+        "--sentence-vectors",
+        choices=("own", "pooled"),
+        default="own",
+        help="own: each sentence encoded alone (best answers); pooled: from its passage's pass (~1.7x faster)",
+    )
     info = idx_sub.add_parser("info", help="describe an index: counts, size, model, folders, files")
     info.add_argument("index", type=Path)
     info.add_argument("--json", action="store_true", help="print one JSON object")
@@ -142,7 +148,7 @@ def _build(args) -> int:
     resolve_device(args.device)  # an impossible --device fails before any work
     t0 = time.perf_counter()
     encoder = Encoder(args.model, cache_root=cache_root(), device=args.device)
-    report = build_folder(args.folders, args.out, encoder)
+    report = build_folder(args.folders, args.out, encoder, sentence_vectors=args.sentence_vectors)
     seconds = time.perf_counter() - t0
     if report.skipped:
         _skipped_summary(report.skipped, args.out)

@@ -23,6 +23,7 @@ from index.segment import split_sentences
 from index.tokenize import bigrams_normalized, tokenize_normalized, tokenizer_name
 from index.types import Document, Sentence
 
+SENTENCE_VECTORS = ("own", "pooled")
 PARALLEL_FROM = 200  # documents; fewer are segmented in this process (workers take seconds to start)
 
 
@@ -85,8 +86,12 @@ def build(
     reuse: store.Index | None = None,
     folders: list[Path] | None = None,
     report: BuildReport | None = None,
+    sentence_vectors: str = "own",
 ) -> None:
     """Write a complete index for `documents` to `out`, replacing any index there only once it is whole.
+
+    `sentence_vectors`: "own" encodes every sentence on its own (the reader's best: DRCD sentence hit@1
+    0.799 against 0.791); "pooled" takes them from the passage's forward pass (builds ~1.7× faster).
 
     `reuse`, an index built with the same encoder, lends the vectors of passages it already embedded,
     so adding a few documents to a corpus embeds only the new ones.
@@ -102,11 +107,15 @@ def build(
     t0 = time.perf_counter()
     texts, spans = _passage_texts(contents)
     known = vector_cache(reuse) if reuse is not None else {}
-    contents.passage_vectors, contents.sentence_vectors = _embed(texts, spans, contents, encoder, known, progress)
+    if sentence_vectors not in SENTENCE_VECTORS:
+        raise store.StoreError(f"unknown sentence vectors {sentence_vectors!r}; choose {' or '.join(SENTENCE_VECTORS)}")
+    contents.passage_vectors, contents.sentence_vectors = _embed(
+        texts, spans, contents, encoder, known, progress, pooled=sentence_vectors == "pooled"
+    )
     timings["embed_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     contents.passage_terms = [tokens + bigrams_normalized(text) for tokens, text in zip(contents.passage_terms, texts)]
-    store.write(contents, out, _manifest(encoder, documents, folders))
+    store.write(contents, out, _manifest(encoder, documents, folders) | {"sentence_vectors": sentence_vectors})
     timings["write_s"] = time.perf_counter() - t0
 
 
@@ -117,7 +126,10 @@ def _segment(documents: list[Document], progress: bool) -> store.Contents:
     """
     c = store.Contents(documents, [], [], [], [], [], np.zeros(0), np.zeros(0))
     if len(documents) >= PARALLEL_FROM and (os.cpu_count() or 1) > 1:
-        pool = ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context("spawn"))
+        # fork: workers need no re-import, and a script without a __main__ guard can call build() (spawn
+        # would re-run it); they only run jieba, OpenCC and regexes, never the model's threads they inherit
+        start = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        pool = ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context(start))
         parts = pool.map(segment_document, documents, chunksize=16)
     else:
         pool, parts = None, map(segment_document, documents)
@@ -167,7 +179,7 @@ def _passage_texts(c: store.Contents) -> tuple[list[str], list[list[tuple[int, i
     return [t for t, _ in pairs], [s for _, s in pairs]
 
 
-def _embed(texts, spans, c: store.Contents, encoder, known: dict, progress: bool) -> tuple[np.ndarray, np.ndarray]:
+def _embed(texts, spans, c: store.Contents, encoder, known: dict, progress: bool, pooled: bool):
     """Passage vectors and sentence vectors (from the first passage holding each sentence).
 
     Identical passages (one article in two versions of a regulation) are embedded once.
@@ -178,8 +190,14 @@ def _embed(texts, spans, c: store.Contents, encoder, known: dict, progress: bool
         print(f"embedding {len(todo)} passages ({chars:,} characters) on {_device(encoder)}", file=sys.stderr)
     if todo:
         where = {t: i for i, t in enumerate(texts)}
-        vectors, pooled = encoder_spans(encoder, todo, [spans[where[t]] for t in todo], progress)
-        known = known | {t: (v, rows) for t, v, rows in zip(todo, vectors, pooled)}
+        todo_spans = [spans[where[t]] for t in todo]
+        if pooled:
+            vectors, rows = encoder_spans(encoder, todo, todo_spans, progress)
+        else:
+            from index.embed import encode_spans_separately
+
+            vectors, rows = encode_spans_separately(encoder, todo, todo_spans, progress)
+        known = known | {t: (v, r) for t, v, r in zip(todo, vectors, rows)}
     dim = len(next(iter(known.values()))[0])
     passage_vectors = np.stack([known[t][0] for t in texts]).astype(np.float32)
     sentence_vectors = np.zeros((len(c.sentences), dim), dtype=np.float32)
@@ -225,7 +243,6 @@ def _manifest(encoder, documents: list[Document], folders: list[Path] | None) ->
         "tokenizer": tokenizer_name(),
         "normalizer": NORMALIZER_NAME,
         "chunking": {"max_chars": chunking.MAX_CHARS, "overlap_sentences": 1},
-        "sentence_vectors": "pooled" if hasattr(getattr(encoder, "model", None), "encode_spans") else "own",
         "corpus_sha256": corpus_hash(documents),
         "folders": [str(Path(f).resolve()) for f in folders or []],
         "built": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -34,7 +34,9 @@ def default_index_path(model: str = DEFAULT_MODEL_NAME) -> Path:
     return cache_root() / "indexes" / f"default-{safe}"
 
 
-def build_folder(folders: Path | list[Path], out: Path, encoder: Encoder, progress: bool = True) -> BuildReport:
+def build_folder(
+    folders: Path | list[Path], out: Path, encoder: Encoder, progress: bool = True, sentence_vectors: str = "own"
+) -> BuildReport:
     """Index every readable document in `folders` (one or several) into `out`; name the files skipped."""
     folders = [Path(f) for f in (folders if isinstance(folders, list | tuple) else [folders])]
     report = BuildReport()
@@ -44,7 +46,7 @@ def build_folder(folders: Path | list[Path], out: Path, encoder: Encoder, progre
     if not documents:
         why = "; ".join(report.skipped[:5]) or "it is empty"
         raise StoreError(f"no readable documents in {', '.join(map(str, folders))} ({why})")
-    build(documents, out, encoder, progress=progress, folders=folders, report=report)
+    build(documents, out, encoder, progress, folders=folders, report=report, sentence_vectors=sentence_vectors)
     return report
 
 
@@ -103,7 +105,8 @@ class Assistant:
         documents = read_folder(DEFAULT_CORPUS, report)
         try:
             index = Index(path, self._encoder)
-            if index.manifest.get("corpus_sha256") == corpus_hash(documents):
+            manifest = index.manifest
+            if manifest.get("corpus_sha256") == corpus_hash(documents) and manifest.get("sentence_vectors") == "own":
                 return index
         except StoreError:
             pass  # missing, or from an older version of this program: it is our cache, so rebuild it

@@ -165,3 +165,12 @@ def test_worker_processes_segment_as_this_one_does(two_folders, tmp_path: Path, 
     assert list(serial.sentences) == list(parallel.sentences) and list(serial.passages) == list(parallel.passages)
     assert list(serial.sentence_tokens) == list(parallel.sentence_tokens)
     np.testing.assert_array_equal(serial.passage_vectors, parallel.passage_vectors)
+
+
+def test_sentence_vectors_mode_is_recorded(tiny_folder: Path, tmp_path: Path, fake_encoder) -> None:
+    build_folder(tiny_folder, tmp_path / "own", fake_encoder, progress=False)
+    build_folder(tiny_folder, tmp_path / "pooled", fake_encoder, progress=False, sentence_vectors="pooled")
+    assert Index(tmp_path / "own", fake_encoder).manifest["sentence_vectors"] == "own"
+    assert Index(tmp_path / "pooled", fake_encoder).manifest["sentence_vectors"] == "pooled"
+    with pytest.raises(StoreError, match="own or pooled"):
+        build_folder(tiny_folder, tmp_path / "x", fake_encoder, progress=False, sentence_vectors="fast")
