@@ -130,7 +130,10 @@ def _ask_batch(args) -> int:
             try:
                 row = json.loads(line)
                 history = row.get("history") or []
-                answer = assistant.answer(row.get("question"), history, place=args.place, source=args.source)
+                own = "place" in row or "source" in row  # a line's own filters replace the command line's
+                place = _line_filter(row, "place") if own else args.place
+                source = _line_filter(row, "source") if own else args.source
+                answer = assistant.answer(row.get("question"), history, place=place, source=source)
                 out = answer.to_json(row.get("id"))
             except (ValueError, AttributeError, BadQuestion) as exc:
                 failed += 1
@@ -139,6 +142,14 @@ def _ask_batch(args) -> int:
     if failed:
         print(f'qa: {failed} line(s) of {args.batch} could not be answered (see their "error")', file=sys.stderr)
     return 1 if failed else 0
+
+
+def _line_filter(row: dict, key: str) -> str | None:
+    """A batch line's own `place` or `source` (None when it has none)."""
+    value = row.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f'"{key}" must be a string, e.g. "{ {"place": "天津", "source": "tianjin.txt"}[key] }"')
+    return value or None
 
 
 def _build(args) -> int:

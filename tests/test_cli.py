@@ -93,6 +93,26 @@ def test_batch_reports_bad_lines(capsys, tiny_folder: Path, tmp_path: Path, fake
     assert "error" in lines[1] and "error" in lines[2]
 
 
+def test_batch_lines_carry_their_own_place_and_source(capsys, tiny_folder, tmp_path: Path, fake_encoder, monkeypatch):
+    build_folder(tiny_folder, tmp_path / "idx", fake_encoder, progress=False)
+    monkeypatch.setattr("qa.assistant.Encoder", lambda *a, **k: fake_encoder)
+    rows = [
+        {"id": "p", "question": "低保标准是多少?", "place": "成都"},
+        {"id": "s", "question": "低保标准是多少?", "source": "tianjin.txt"},
+        {"id": "d", "question": "低保标准是多少?"},
+        {"id": "bad", "question": "低保标准是多少?", "place": 3},
+    ]
+    batch = tmp_path / "q.jsonl"
+    batch.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    argv = ["ask", "--batch", str(batch), "--json", "--index", str(tmp_path / "idx"), "--model", "fake-bigram-encoder"]
+    code, out, _ = _run(capsys, *argv, "--place", "上海")
+    lines = {line["id"]: line for line in map(json.loads, out.splitlines())}
+    assert {p["source"] for p in lines["p"]["passages"]} == {"chengdu.md"}
+    assert {p["source"] for p in lines["s"]["passages"]} == {"tianjin.txt"}
+    assert {p["source"] for p in lines["d"]["passages"]} == {"shanghai.html"}  # the command line's --place
+    assert code == 1 and "must be a string" in lines["bad"]["error"]
+
+
 def test_no_traceback_from_a_real_process(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "app.cli", "ask", "天津的低保?", "--index", str(tmp_path / "missing")],
