@@ -231,6 +231,10 @@ class Index:
             "documents"
         ) or len(self.sentence_vectors) != self.manifest.get("sentences"):  # fmt: skip
             raise StoreError(f"index at {self.path} is inconsistent; {_rebuild_hint(self.path)}")
+        # caches belong to this index, so an index dropped (a chat session's uploads) takes its rows with it
+        self._document = functools.lru_cache(maxsize=64)(self._read_document)
+        self._sentence = functools.lru_cache(maxsize=ROW_CACHE)(self._read_sentence)
+        self._passage = functools.lru_cache(maxsize=ROW_CACHE)(self._read_passage)
         self.documents = _Rows(len(self.catalog), self._document)
         self.sentences = _Rows(self.manifest["sentences"], lambda i: self._sentence(i)[0])
         self.sentence_norms = _Rows(self.manifest["sentences"], lambda i: self._sentence(i)[1])
@@ -249,20 +253,17 @@ class Index:
                 raise StoreError(f"index at {self.path} is damaged ({exc}); {_rebuild_hint(self.path)}") from None
         return db
 
-    @functools.lru_cache(maxsize=64)  # noqa: B019 - the index lives as long as the process that opened it
-    def _document(self, d: int) -> Document:
+    def _read_document(self, d: int) -> Document:
         text = self._db().execute("SELECT text FROM documents WHERE id=?", (d,)).fetchone()[0]
         info = self.catalog[d]
         return Document(info.source, info.title, info.place, text, info.version)
 
-    @functools.lru_cache(maxsize=ROW_CACHE)  # noqa: B019
-    def _sentence(self, i: int) -> tuple[Sentence, str, list[str]]:
+    def _read_sentence(self, i: int) -> tuple[Sentence, str, list[str]]:
         row = self._db().execute("SELECT * FROM sentences WHERE id=?", (i,)).fetchone()
         _, doc, start, end, section, clean, norm, tokens = row
         return Sentence(doc, start, end, clean, section), norm, tokens.split(" ") if tokens else []
 
-    @functools.lru_cache(maxsize=ROW_CACHE)  # noqa: B019
-    def _passage(self, i: int) -> Passage:
+    def _read_passage(self, i: int) -> Passage:
         return Passage(
             *self._db()
             .execute("SELECT doc, first, last, start, end, section FROM passages WHERE id=?", (i,))
