@@ -37,7 +37,7 @@ DATABASE = "index.sqlite"
 EXACT_LIMIT = 20_000  # passages; a larger corpus gets an approximate (HNSW) index
 HNSW = "HNSW32"
 EF_CONSTRUCTION = 80
-EF_SEARCH = 128
+EF_SEARCH = 512  # 1M clustered synthetic vectors: recall@10 0.914 at 128, 0.98 at 512 (0.95 ms), 0.988 at 1024
 ROW_CACHE = 4096
 SPARSE_POSTINGS = 300_000  # BM25 matrix entries a question's candidate search reads at most
 
