@@ -72,28 +72,23 @@ def warm_latency(index: Path | None) -> dict:
     return {"warm_p50_ms": round(float(p50), 1), "warm_p95_ms": round(float(p95), 1)}
 
 
-def real_vectors(index_path: Path | None) -> tuple[np.ndarray, np.ndarray]:
-    """The passage vectors of an index, and the shipped benchmark's questions as query vectors."""
+def real_vectors(index_path: Path | None, own_sentences: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """An index's passage vectors, and query vectors: the shipped benchmark's questions, then `own_sentences`
+    of the index's own sentences asked as questions (the library's own topics)."""
     from qa.assistant import Assistant
 
     assistant = Assistant(index_path, progress=False)
     rows = [json.loads(line) for line in (ROOT / "qa" / "data" / "benchmark.jsonl").open(encoding="utf-8")]
-    questions = assistant._encoder.encode([r["question"] for r in rows], "query")
-    return np.asarray(assistant.index.passage_vectors, dtype=np.float32), questions
+    index = assistant.index
+    picked = np.random.default_rng(1).choice(len(index.sentences), own_sentences, replace=False)
+    texts = [r["question"] for r in rows] + [index.sentence_norms[int(i)][:60] for i in picked]
+    return np.asarray(index.passage_vectors, dtype=np.float32), assistant._encoder.encode(texts, "query")
 
 
 def real_recall(index_path: Path | None) -> dict:
     """recall@10 of HNSW (as the store builds it) against exact search, over the index's own passage vectors."""
-    from qa.assistant import Assistant
-
-    assistant = Assistant(index_path, progress=False)
-    vectors = np.asarray(assistant.index.passage_vectors, dtype=np.float32)
-    rows = [json.loads(line) for line in (ROOT / "qa" / "data" / "benchmark.jsonl").open(encoding="utf-8")]
-    # the benchmark's questions, and sentences of the index itself asked as questions (the library's own topics)
-    picked = np.random.default_rng(1).choice(len(assistant.index.sentences), 250, replace=False)
-    texts = [r["question"] for r in rows] + [assistant.index.sentence_norms[int(i)][:60] for i in picked]
-    queries = assistant._encoder.encode(texts, "query")
-    return {"hnsw_recall_at_10": round(recall_at_10(vectors, queries, store.HNSW), 4), "recall_queries": len(texts)}
+    vectors, queries = real_vectors(index_path, own_sentences=250)
+    return {"hnsw_recall_at_10": round(recall_at_10(vectors, queries, store.HNSW), 4), "recall_queries": len(queries)}
 
 
 def recall_at_10(vectors: np.ndarray, queries: np.ndarray, factory: str) -> float:

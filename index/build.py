@@ -17,13 +17,14 @@ from tqdm import tqdm
 
 from index import chunk as chunking
 from index import store
+from index.embed import encode_spans_separately
 from index.ingest import IngestError, read_document
 from index.normalize import NORMALIZER_NAME, normalize
 from index.segment import split_sentences
 from index.tokenize import bigrams_normalized, tokenize_normalized, tokenizer_name
 from index.types import Document, Sentence
 
-SENTENCE_VECTORS = ("own", "pooled")
+SENTENCE_VECTORS = ("own", "pooled")  # the first is the default
 PARALLEL_FROM = 200  # documents; fewer are segmented in this process (workers take seconds to start)
 
 
@@ -86,7 +87,7 @@ def build(
     reuse: store.Index | None = None,
     folders: list[Path] | None = None,
     report: BuildReport | None = None,
-    sentence_vectors: str = "own",
+    sentence_vectors: str = SENTENCE_VECTORS[0],
 ) -> None:
     """Write a complete index for `documents` to `out`, replacing any index there only once it is whole.
 
@@ -98,6 +99,8 @@ def build(
     """
     if not documents:
         raise store.StoreError("no readable documents to index")
+    if sentence_vectors not in SENTENCE_VECTORS:
+        raise store.StoreError(f"unknown sentence vectors {sentence_vectors!r}; choose {' or '.join(SENTENCE_VECTORS)}")
     timings = report.timings if report is not None else {}
     t0 = time.perf_counter()
     contents = _segment(documents, progress)
@@ -107,8 +110,6 @@ def build(
     t0 = time.perf_counter()
     texts, spans = _passage_texts(contents)
     known = vector_cache(reuse) if reuse is not None else {}
-    if sentence_vectors not in SENTENCE_VECTORS:
-        raise store.StoreError(f"unknown sentence vectors {sentence_vectors!r}; choose {' or '.join(SENTENCE_VECTORS)}")
     contents.passage_vectors, contents.sentence_vectors = _embed(
         texts, spans, contents, encoder, known, progress, pooled=sentence_vectors == "pooled"
     )
@@ -191,11 +192,11 @@ def _embed(texts, spans, c: store.Contents, encoder, known: dict, progress: bool
     if todo:
         where = {t: i for i, t in enumerate(texts)}
         todo_spans = [spans[where[t]] for t in todo]
-        if pooled:
-            vectors, rows = encoder_spans(encoder, todo, todo_spans, progress)
+        # pooled needs an encoder that can pool (Encoder falls back by itself for models that cannot)
+        pool = getattr(encoder, "encode_spans", None) if pooled else None
+        if pool is not None:
+            vectors, rows = pool(todo, todo_spans, progress=progress)
         else:
-            from index.embed import encode_spans_separately
-
             vectors, rows = encode_spans_separately(encoder, todo, todo_spans, progress)
         known = known | {t: (v, r) for t, v, r in zip(todo, vectors, rows)}
     dim = len(next(iter(known.values()))[0])
@@ -208,15 +209,6 @@ def _embed(texts, spans, c: store.Contents, encoder, known: dict, progress: bool
         sentence_vectors[ids[fresh]] = known[text][1][fresh]
         filled[ids] = True
     return passage_vectors, sentence_vectors
-
-
-def encoder_spans(encoder, texts, spans, progress):
-    """`encode_spans` of encoders that have it; the others encode every sentence on its own."""
-    if hasattr(encoder, "encode_spans"):
-        return encoder.encode_spans(texts, spans, progress=progress)
-    from index.embed import encode_spans_separately
-
-    return encode_spans_separately(encoder, texts, spans, progress)
 
 
 def _device(encoder) -> str:

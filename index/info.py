@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from index.store import DATABASE, read_manifest
+from index.store import StoreError, connect_readonly, read_manifest
 
 
 def describe(path: Path) -> dict:
@@ -13,12 +13,10 @@ def describe(path: Path) -> dict:
     path = Path(path)
     manifest = read_manifest(path)
     try:
-        db = sqlite3.connect(f"file:{(path / DATABASE).resolve().as_posix()}?mode=ro", uri=True)
+        db = connect_readonly(path)
         rows = db.execute("SELECT source, title, place, version, chars FROM documents ORDER BY id").fetchall()
         db.close()
     except sqlite3.Error as exc:
-        from index.store import StoreError
-
         raise StoreError(f"{path} is not a readable index ({exc}); rebuild it with qa index build") from None
     keys = ("source", "title", "place", "version", "chars")
     return {

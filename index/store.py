@@ -29,6 +29,8 @@ import bm25s
 import faiss
 import numpy as np
 
+from index.ingest import subtitle
+from index.normalize import normalize
 from index.types import Document, DocumentInfo, Passage, Sentence
 
 FORMAT_VERSION = 5
@@ -168,9 +170,6 @@ def _write_sparse(c: Contents, tmp: Path) -> None:
 
 def doc_name(doc: Document) -> str:
     """What a question names a document by: its title with a dash-led subtitle (`——市发改委调研报告`)."""
-    from index.ingest import subtitle
-    from index.normalize import normalize
-
     return normalize(doc.title + subtitle(doc.text))
 
 
@@ -193,6 +192,12 @@ def read_manifest(path: Path) -> dict:
         return json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         raise StoreError(f"index manifest at {manifest_path} is unreadable; {_rebuild_hint(path)}") from None
+
+
+def connect_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection to the index's database (usable from the thread that asks for it)."""
+    uri = f"file:{(Path(path) / DATABASE).resolve().as_posix()}?mode=ro"
+    return sqlite3.connect(uri, uri=True, check_same_thread=False)
 
 
 def _rebuild_hint(path: Path) -> str:
@@ -246,9 +251,8 @@ class Index:
         """This thread's read-only connection (the chat answers on several threads)."""
         db = getattr(self._local, "db", None)
         if db is None:
-            uri = f"file:{(self.path / DATABASE).resolve().as_posix()}?mode=ro"
             try:
-                db = self._local.db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+                db = self._local.db = connect_readonly(self.path)
             except sqlite3.Error as exc:
                 raise StoreError(f"index at {self.path} is damaged ({exc}); {_rebuild_hint(self.path)}") from None
         return db

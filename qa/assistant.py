@@ -9,7 +9,7 @@ from pathlib import Path
 
 from platformdirs import user_cache_dir
 
-from index.build import BuildReport, build, corpus_hash, folder_files, read_files, read_folder
+from index.build import SENTENCE_VECTORS, BuildReport, build, corpus_hash, folder_files, read_files, read_folder
 from index.e5model import DEFAULT_MODEL_NAME
 from index.embed import Encoder
 from index.store import Index, StoreError
@@ -35,7 +35,11 @@ def default_index_path(model: str = DEFAULT_MODEL_NAME) -> Path:
 
 
 def build_folder(
-    folders: Path | list[Path], out: Path, encoder: Encoder, progress: bool = True, sentence_vectors: str = "own"
+    folders: Path | list[Path],
+    out: Path,
+    encoder: Encoder,
+    progress: bool = True,
+    sentence_vectors: str = SENTENCE_VECTORS[0],
 ) -> BuildReport:
     """Index every readable document in `folders` (one or several) into `out`; name the files skipped."""
     folders = [Path(f) for f in (folders if isinstance(folders, list | tuple) else [folders])]
@@ -105,8 +109,8 @@ class Assistant:
         documents = read_folder(DEFAULT_CORPUS, report)
         try:
             index = Index(path, self._encoder)
-            manifest = index.manifest
-            if manifest.get("corpus_sha256") == corpus_hash(documents) and manifest.get("sentence_vectors") == "own":
+            built_as = {k: index.manifest.get(k) for k in ("corpus_sha256", "sentence_vectors")}
+            if built_as == {"corpus_sha256": corpus_hash(documents), "sentence_vectors": SENTENCE_VECTORS[0]}:
                 return index
         except StoreError:
             pass  # missing, or from an older version of this program: it is our cache, so rebuild it
