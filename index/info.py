@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from index.store import StoreError, connect_readonly, read_manifest
+from index.store import StoreError, connect_readonly, live_files, read_manifest
 
 
 def describe(path: Path) -> dict:
@@ -13,7 +13,7 @@ def describe(path: Path) -> dict:
     path = Path(path)
     manifest = read_manifest(path)
     try:
-        db = connect_readonly(path)
+        db = connect_readonly(live_files(path, manifest))
         rows = db.execute("SELECT source, title, place, version, chars FROM documents ORDER BY id").fetchall()
         db.close()
     except sqlite3.Error as exc:
@@ -23,7 +23,7 @@ def describe(path: Path) -> dict:
         "documents": manifest.get("documents"),
         "passages": manifest.get("passages"),
         "sentences": manifest.get("sentences"),
-        "bytes": sum(f.stat().st_size for f in path.rglob("*") if f.is_file()),
+        "bytes": sum(f.stat().st_size for f in path.rglob("*") if f.is_file()),  # a kept generation too
         "model": manifest.get("model"),
         "dim": manifest.get("dim"),
         "faiss_factory": manifest.get("faiss_factory"),

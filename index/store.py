@@ -1,13 +1,17 @@
 """The index on disk: one module owns the format; everything above asks for rows and vectors by id.
 
-An index is a directory:
+An index is a directory holding one live generation of files and a commit point naming it:
 
-    manifest.json         how it was built (model, tokenizer, normaliser, format, counts); written last
-    index.sqlite          documents (with their original text), sentences, passages, BM25 term ids and idf
-    passage_vectors.npy   float16, one row per passage (memory-mapped: exact rescoring of candidates)
-    sentence_vectors.npy  float16, one row per sentence (memory-mapped: the reader touches a few rows)
-    passages.faiss        exact Flat for small corpora, HNSW above EXACT_LIMIT passages
-    bm25/                 bm25s's score matrix (CSC arrays, memory-mapped)
+    manifest.json         how it was built (model, tokenizer, normaliser, format, counts) and the live
+                          generation; replacing this one file (an atomic rename) commits a build or an update
+    .lock                 held while a build or update writes (a second one refuses)
+    g000007/              a generation: immutable once committed; the previous one is kept for readers
+                          still answering from it, older and unfinished ones are removed by the next writer
+      index.sqlite          documents (with their original text), sentences, passages, BM25 term ids and idf
+      passage_vectors.npy   float16, one row per passage (memory-mapped: exact rescoring of candidates)
+      sentence_vectors.npy  float16, one row per sentence (memory-mapped: the reader touches a few rows)
+      passages.faiss        exact Flat for small corpora, HNSW above EXACT_LIMIT passages
+      bm25/                 bm25s's score matrix (CSC arrays, memory-mapped)
 
 Opening one reads the manifest, the document catalogue and the FAISS file; rows of sentences and
 passages are read from SQLite when a question touches them, so start-up and memory do not grow with
@@ -16,9 +20,12 @@ the text the library holds.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import json
 import os
+import re
 import shutil
 import sqlite3
 import threading
@@ -33,9 +40,11 @@ from index.ingest import subtitle
 from index.normalize import normalize
 from index.types import Document, DocumentInfo, Passage, Sentence
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 MANIFEST = "manifest.json"
 DATABASE = "index.sqlite"
+LOCK = ".lock"
+GENERATION = re.compile(r"g(\d{6})")
 EXACT_LIMIT = 20_000  # passages; a larger corpus gets an approximate (HNSW) index
 HNSW = "HNSW32"
 EF_CONSTRUCTION = 80
@@ -80,24 +89,106 @@ def expected_manifest_keys(encoder) -> dict:
 
 
 def write(contents: Contents, out: Path, manifest: dict) -> None:
-    """Write a complete index to `out`, replacing any index there only once the new one is whole."""
+    """Write `contents` as a new generation of the index at `out` and commit it.
+
+    Until the commit (one rename of the manifest) readers see the index as it was; a writer killed at any
+    moment leaves the previous index whole, and its unfinished generation is removed by the next writer.
+    """
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.building-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        _write_tables(contents, tmp / DATABASE)
-        factory = _write_vectors(contents, tmp)
-        _write_sparse(contents, tmp)
+    with locked(out):
+        previous = _live_generation(out)
+        number = max([int(m[1]) for p in out.iterdir() if (m := GENERATION.fullmatch(p.name))], default=0) + 1
+        generation = out / f"g{number:06d}"
+        _remove_generations(out, keep={previous})
+        generation.mkdir()
+        try:
+            _write_tables(contents, generation / DATABASE)
+            factory = _write_vectors(contents, generation)
+            _write_sparse(contents, generation)
+            _sync_tree(generation)
+        except BaseException:
+            shutil.rmtree(generation, ignore_errors=True)  # a killed writer's is removed by the next one
+            raise
         counts = {"documents": len(contents.documents), "passages": len(contents.passages)}
         manifest = manifest | counts | {"sentences": len(contents.sentences), "faiss_factory": factory}
-        manifest["format_version"] = FORMAT_VERSION
-        # the manifest goes last: a directory without one is never taken for a finished index
-        (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-        _swap_into_place(tmp, out)
+        manifest |= {"format_version": FORMAT_VERSION, "generation": generation.name}
+        _commit(out, manifest)
+        # the generation just replaced stays for questions still being answered from it
+        _remove_generations(out, keep={previous, generation.name})
+
+
+@contextlib.contextmanager
+def locked(path: Path):
+    """Hold the write lock of the index at `path` (created if need be); a second writer gets StoreError.
+
+    The lock is an flock, so a killed writer releases it with its last breath.
+    """
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    ours = (LOCK, MANIFEST)
+    if (
+        any(
+            not (p.name in ours or GENERATION.fullmatch(p.name) or p.name.startswith(f".{MANIFEST}."))
+            for p in path.iterdir()
+        )
+        and not (path / MANIFEST).exists()
+    ):
+        raise StoreError(f"{path} exists and is not an index; choose another --out")
+    with open(path / LOCK, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            raise StoreError(
+                f"another build or update of {path} is running (pid {holder}); try again when it ends"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+
+
+def _live_generation(path: Path) -> str | None:
+    return read_manifest(path).get("generation") if (path / MANIFEST).exists() else None
+
+
+def _remove_generations(path: Path, keep: set[str | None]) -> None:
+    """Remove the generations not in `keep`, and manifests a killed writer left unrenamed."""
+    for p in path.iterdir():
+        if GENERATION.fullmatch(p.name) and p.name not in keep:
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.name.startswith(f".{MANIFEST}."):
+            p.unlink(missing_ok=True)
+
+
+def _commit(path: Path, manifest: dict) -> None:
+    """Replace the manifest in one atomic rename, after its bytes and the generation's are on disk."""
+    tmp = path / f".{MANIFEST}.{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(json.dumps(manifest, ensure_ascii=False, indent=2))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path / MANIFEST)
+    _fsync_dir(path)
+
+
+def _sync_tree(path: Path) -> None:
+    for f in path.rglob("*"):
+        if f.is_file():
+            with open(f, "rb") as handle:
+                os.fsync(handle.fileno())
+    for d in [path, *(p for p in path.rglob("*") if p.is_dir())]:
+        _fsync_dir(d)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        os.close(fd)
 
 
 def _write_tables(c: Contents, path: Path) -> None:
@@ -173,16 +264,6 @@ def doc_name(doc: Document) -> str:
     return normalize(doc.title + subtitle(doc.text))
 
 
-def _swap_into_place(tmp: Path, out: Path) -> None:
-    old = out.parent / f".{out.name}.old-{os.getpid()}"
-    if out.exists():
-        if not (out / MANIFEST).exists() and any(out.iterdir()):
-            raise StoreError(f"{out} exists and is not an index; choose another --out")
-        os.replace(out, old)
-    os.replace(tmp, out)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def read_manifest(path: Path) -> dict:
     """The manifest of the index at `path`, or StoreError saying there is none."""
     manifest_path = Path(path) / MANIFEST
@@ -194,9 +275,17 @@ def read_manifest(path: Path) -> dict:
         raise StoreError(f"index manifest at {manifest_path} is unreadable; {_rebuild_hint(path)}") from None
 
 
-def connect_readonly(path: Path) -> sqlite3.Connection:
-    """A read-only connection to the index's database (usable from the thread that asks for it)."""
-    uri = f"file:{(Path(path) / DATABASE).resolve().as_posix()}?mode=ro"
+def live_files(path: Path, manifest: dict) -> Path:
+    """The folder of the generation `manifest` names (the index's files as of that commit)."""
+    generation = manifest.get("generation")
+    if not isinstance(generation, str) or not GENERATION.fullmatch(generation):
+        raise StoreError(f"index at {path} names no generation of files; {_rebuild_hint(path)}")
+    return Path(path) / generation
+
+
+def connect_readonly(files: Path) -> sqlite3.Connection:
+    """A read-only connection to a generation's database (usable from the thread that asks for it)."""
+    uri = f"file:{(Path(files) / DATABASE).resolve().as_posix()}?mode=ro"
     return sqlite3.connect(uri, uri=True, check_same_thread=False)
 
 
@@ -221,13 +310,15 @@ class Index:
         self.path = Path(path)
         self.encoder = encoder
         self.manifest = _check_manifest(self.path, encoder)
+        self.files = live_files(self.path, self.manifest)
+        self.generation = self.files.name
         self._local = threading.local()
         try:
             self.catalog = [DocumentInfo(*row) for row in self._db().execute(_CATALOG)]
-            self.passage_vectors = np.load(self.path / "passage_vectors.npy", mmap_mode="r")
-            self.sentence_vectors = np.load(self.path / "sentence_vectors.npy", mmap_mode="r")
-            self._dense = faiss.read_index(str(self.path / "passages.faiss"))
-            self._sparse = bm25s.BM25.load(str(self.path / "bm25"), mmap=True, load_vocab=False)
+            self.passage_vectors = np.load(self.files / "passage_vectors.npy", mmap_mode="r")
+            self.sentence_vectors = np.load(self.files / "sentence_vectors.npy", mmap_mode="r")
+            self._dense = faiss.read_index(str(self.files / "passages.faiss"))
+            self._sparse = bm25s.BM25.load(str(self.files / "bm25"), mmap=True, load_vocab=False)
         except (OSError, ValueError, TypeError, KeyError, RuntimeError, sqlite3.Error) as exc:
             why = f"index at {self.path} is damaged ({exc.__class__.__name__}); {_rebuild_hint(self.path)}"
             raise StoreError(why) from None
@@ -252,7 +343,7 @@ class Index:
         db = getattr(self._local, "db", None)
         if db is None:
             try:
-                db = self._local.db = connect_readonly(self.path)
+                db = self._local.db = connect_readonly(self.files)
             except sqlite3.Error as exc:
                 raise StoreError(f"index at {self.path} is damaged ({exc}); {_rebuild_hint(self.path)}") from None
         return db

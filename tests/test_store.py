@@ -15,6 +15,10 @@ def _build(folder: Path, out: Path, encoder) -> None:
     build_folder(folder, out, encoder, progress=False)
 
 
+def _live(idx: Path) -> Path:
+    return idx / json.loads((idx / "manifest.json").read_text())["generation"]
+
+
 def test_build_and_load(tiny_folder: Path, tmp_path: Path, fake_encoder) -> None:
     report = build_folder(tiny_folder, tmp_path / "idx", fake_encoder, progress=False)
     assert len(report.indexed) == 5 and not report.skipped
@@ -56,9 +60,9 @@ def test_damaged_index_is_refused(tiny_folder: Path, tmp_path: Path, fake_encode
     elif damage == "bad_manifest":
         (idx / "manifest.json").write_text("{not json")
     elif damage == "bad_faiss":
-        (idx / "passages.faiss").write_bytes(b"garbage")
+        (_live(idx) / "passages.faiss").write_bytes(b"garbage")
     else:
-        (idx / "sentence_vectors.npy").unlink()
+        (_live(idx) / "sentence_vectors.npy").unlink()
     with pytest.raises(StoreError):
         Index(idx, fake_encoder)
 
@@ -78,6 +82,7 @@ def test_failed_rebuild_keeps_previous_index(tiny_folder: Path, tmp_path: Path, 
     assert (idx / "manifest.json").read_text() == before
     assert len(Index(idx, fake_encoder).documents) == 5
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert sorted(p.name for p in idx.iterdir()) == [".lock", "g000001", "manifest.json"]
 
 
 def test_build_skips_bad_files_and_names_them(tiny_folder: Path, tmp_path: Path, fake_encoder) -> None:
