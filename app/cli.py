@@ -30,24 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--passages", type=int, default=5, help="retrieved passages to show (default 5)")
     ask.add_argument("--verbose", action="store_true", help="print timings to stderr")
 
-    idx = sub.add_parser("index", help="build an index over your own documents")
-    idx_sub = idx.add_subparsers(dest="action", required=True)
-    b = idx_sub.add_parser("build", help="index folders of .txt .md .html .docx .pdf files into one index")
-    b.add_argument("folders", type=Path, nargs="+", metavar="FOLDER", help="sources are named relative to these")
-    b.add_argument("--out", type=Path, required=True, help="index directory to write (replaced only when complete)")
-    b.add_argument("--model", default=DEFAULT_MODEL_NAME, help="sentence-transformers model name or path")
-    b.add_argument("--device", default="auto", help="auto (a GPU when one is visible), cpu or cuda")
-    b.add_argument("--verbose", action="store_true", help="print the time each stage took")
-    b.add_argument(
-        "--sentence-vectors",
-        choices=("own", "pooled"),
-        default="own",
-        help="own: each sentence encoded alone (best answers); pooled: from its passage's pass (~1.7x faster)",
-    )
-    info = idx_sub.add_parser("info", help="describe an index: counts, size, model, folders, files")
-    info.add_argument("index", type=Path)
-    info.add_argument("--json", action="store_true", help="print one JSON object")
-    from app import chat, eval_cmd
+    from app import chat, eval_cmd, index_cmd
+
+    index_cmd.add_arguments(sub.add_parser("index", help="build an index of your documents and keep it current"))
 
     chat.add_arguments(sub.add_parser("serve", help="start the chat in a browser (Gradio)"))
     eval_cmd.add_arguments(sub.add_parser("eval", help="score the assistant on the QA benchmark or an open-book set"))
@@ -69,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ask":
             return _ask(args)
         if args.command == "index":
-            return _build(args) if args.action == "build" else _info(args)
+            from app import index_cmd
+
+            return index_cmd.run(args)
         if args.command == "serve":
             from app import chat
 
@@ -150,42 +137,6 @@ def _line_filter(row: dict, key: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise ValueError(f'"{key}" must be a string, e.g. "{ {"place": "天津", "source": "tianjin.txt"}[key] }"')
     return value or None
-
-
-def _build(args) -> int:
-    from index.embed import Encoder, resolve_device
-    from qa.assistant import build_folder, cache_root
-
-    resolve_device(args.device)  # an impossible --device fails before any work
-    t0 = time.perf_counter()
-    encoder = Encoder(args.model, cache_root=cache_root(), device=args.device)
-    report = build_folder(args.folders, args.out, encoder, sentence_vectors=args.sentence_vectors)
-    seconds = time.perf_counter() - t0
-    if report.skipped:
-        _skipped_summary(report.skipped, args.out)
-    if args.verbose:
-        print("[timing] " + " ".join(f"{k}={v:.1f}" for k, v in report.timings.items()), file=sys.stderr)
-    print(f"indexed {len(report.indexed)} document(s) into {args.out} in {seconds:.1f}s")
-    return 0
-
-
-def _skipped_summary(skipped: list[str], out: Path, shown: int = 5) -> None:
-    """One block for the files that could not be read, however many: the first few, and a file with all."""
-    listing = out / "skipped.txt"
-    listing.write_text("\n".join(skipped) + "\n", encoding="utf-8")
-    print(f"skipped {len(skipped)} unreadable file(s) (all listed in {listing}):", file=sys.stderr)
-    for reason in skipped[:shown]:
-        print(f"  {reason}", file=sys.stderr)
-    if len(skipped) > shown:
-        print(f"  … and {len(skipped) - shown} more", file=sys.stderr)
-
-
-def _info(args) -> int:
-    from index.info import describe, render_info
-
-    info = describe(args.index)
-    print(json.dumps(info, ensure_ascii=False) if args.json else render_info(info))
-    return 0
 
 
 def render(answer) -> str:

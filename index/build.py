@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -88,14 +89,16 @@ def build(
     folders: list[Path] | None = None,
     report: BuildReport | None = None,
     sentence_vectors: str = SENTENCE_VECTORS[0],
+    manifest: dict | None = None,
 ) -> None:
-    """Write a complete index for `documents` to `out`, replacing any index there only once it is whole.
+    """Write a complete index for `documents` to `out` and commit it; the index there until then stays whole.
 
     `sentence_vectors`: "own" encodes every sentence on its own (the reader's best: DRCD sentence hit@1
     0.799 against 0.791); "pooled" takes them from the passage's forward pass (builds ~1.7× faster).
 
-    `reuse`, an index built with the same encoder, lends the vectors of passages it already embedded,
-    so adding a few documents to a corpus embeds only the new ones.
+    `reuse`, an index built with the same encoder and settings, lends its segmentation and vectors to every
+    document it holds with the same source and text, so changing a few documents embeds only those.
+    `manifest` adds to (or overrides) what the manifest records.
     """
     if not documents:
         raise store.StoreError("no readable documents to index")
@@ -103,39 +106,63 @@ def build(
         raise store.StoreError(f"unknown sentence vectors {sentence_vectors!r}; choose {' or '.join(SENTENCE_VECTORS)}")
     timings = report.timings if report is not None else {}
     t0 = time.perf_counter()
-    contents = _segment(documents, progress)
+    reused = _reusable(documents, reuse)
+    contents, copied = _segment(documents, progress, reuse, reused)
     timings["segment_s"] = time.perf_counter() - t0
     if not contents.passages:
         raise store.StoreError("the documents contain no sentences to index")
     t0 = time.perf_counter()
     texts, spans = _passage_texts(contents)
-    known = vector_cache(reuse) if reuse is not None else {}
     contents.passage_vectors, contents.sentence_vectors = _embed(
-        texts, spans, contents, encoder, known, progress, pooled=sentence_vectors == "pooled"
+        texts, spans, contents, encoder, progress, sentence_vectors == "pooled", reuse, copied
     )
     timings["embed_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     contents.passage_terms = [tokens + bigrams_normalized(text) for tokens, text in zip(contents.passage_terms, texts)]
-    store.write(contents, out, _manifest(encoder, documents, folders) | {"sentence_vectors": sentence_vectors})
+    settings = _manifest(encoder, documents, folders) | {"sentence_vectors": sentence_vectors} | (manifest or {})
+    store.write(contents, out, settings)
     timings["write_s"] = time.perf_counter() - t0
 
 
-def _segment(documents: list[Document], progress: bool) -> store.Contents:
+def _reusable(documents: list[Document], reuse: store.Index | None) -> dict[int, int]:
+    """Position of each document `reuse` holds unchanged → its id there."""
+    if reuse is None:
+        return {}
+    found = {d: reuse.by_source(doc.source) for d, doc in enumerate(documents)}
+    return {
+        d: old
+        for d, old in found.items()
+        if old is not None and reuse.catalog[old].chars == len(documents[d].text)
+        and reuse.documents[old].text == documents[d].text
+    }  # fmt: skip
+
+
+def _segment(documents: list[Document], progress: bool, reuse: store.Index | None, reused: dict[int, int]):
     """Sentences, passages and their tokens; passage terms start as the header's and sentences' words.
 
-    A library is segmented in worker processes (one per core), a few documents in this one.
+    Documents `reuse` holds come from it as they are; a library is segmented in worker processes (one per
+    core), a few documents in this one. Also returns, per reused document, its passage and sentence id
+    ranges in `reuse` and here.
     """
     c = store.Contents(documents, [], [], [], [], [], np.zeros(0), np.zeros(0))
-    if len(documents) >= PARALLEL_FROM and (os.cpu_count() or 1) > 1:
+    fresh = [doc for d, doc in enumerate(documents) if d not in reused]
+    if len(fresh) >= PARALLEL_FROM and (os.cpu_count() or 1) > 1:
         # fork: workers need no re-import, and a script without a __main__ guard can call build() (spawn
         # would re-run it); they only run jieba, OpenCC and regexes, never the model's threads they inherit
         start = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         pool = ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context(start))
-        parts = pool.map(segment_document, documents, chunksize=16)
+        parts = pool.map(segment_document, fresh, chunksize=16)
     else:
-        pool, parts = None, map(segment_document, documents)
-    bar = tqdm(parts, total=len(documents), desc="segmenting", unit="doc", disable=not progress or len(documents) < 50)
-    for d, (sentences, norms, tokens, passages, terms) in enumerate(bar):
+        pool, parts = None, map(segment_document, fresh)
+    copied = []  # (old passage ids, new passage ids, old sentence ids, new sentence ids)
+    bar = tqdm(documents, desc="segmenting", unit="doc", disable=not progress or len(fresh) < 50)
+    for d, doc in enumerate(bar):
+        if d in reused:
+            sentences, norms, tokens, passages, old_sentences, old_passages = reuse.document_rows(reused[d])
+            terms = _passage_terms(doc, passages, tokens)
+            copied.append((old_passages, len(c.passages), old_sentences, len(c.sentences)))
+        else:
+            sentences, norms, tokens, passages, terms = next(parts)
         base = len(c.sentences)
         c.sentences += [replace(s, doc=d) for s in sentences]
         c.passages += [replace(x, doc=d, first=x.first + base, last=x.last + base) for x in passages]
@@ -144,7 +171,7 @@ def _segment(documents: list[Document], progress: bool) -> store.Contents:
         c.passage_terms += terms
     if pool is not None:
         pool.shutdown()
-    return c
+    return c, copied
 
 
 def segment_document(doc: Document):
@@ -153,12 +180,13 @@ def segment_document(doc: Document):
     norms = [normalize(s.clean) for s in sentences]
     tokens = [tokenize_normalized(n) for n in norms]
     passages = chunking.chunk(sentences, offset=0)
-    terms = [
-        tokenize_normalized(normalize(f"{doc.title} {p.section}"))
-        + [t for i in range(p.first, p.last + 1) for t in tokens[i]]
-        for p in passages
-    ]
-    return sentences, norms, tokens, passages, terms
+    return sentences, norms, tokens, passages, _passage_terms(doc, passages, tokens)
+
+
+def _passage_terms(doc: Document, passages, tokens: list[list[str]]) -> list[list[str]]:
+    """A passage's words: its document title's and section's, then its sentences'."""
+    header = functools.lru_cache(maxsize=None)(lambda section: tokenize_normalized(normalize(f"{doc.title} {section}")))
+    return [header(p.section) + [t for i in range(p.first, p.last + 1) for t in tokens[i]] for p in passages]
 
 
 def passage_text(header: str, norms: list[str]) -> tuple[str, list[tuple[int, int]]]:
@@ -180,33 +208,43 @@ def _passage_texts(c: store.Contents) -> tuple[list[str], list[list[tuple[int, i
     return [t for t, _ in pairs], [s for _, s in pairs]
 
 
-def _embed(texts, spans, c: store.Contents, encoder, known: dict, progress: bool, pooled: bool):
+def _embed(texts, spans, c: store.Contents, encoder, progress: bool, pooled: bool, reuse, copied):
     """Passage vectors and sentence vectors (from the first passage holding each sentence).
 
-    Identical passages (one article in two versions of a regulation) are embedded once.
+    Reused documents' vectors are copied from `reuse`; identical new passages (one article in two versions
+    of a regulation) are embedded once.
     """
-    todo = [t for t in dict.fromkeys(texts) if t not in known]
-    if progress and todo:
+    dim = reuse.passage_vectors.shape[1] if reuse is not None else encoder.dim
+    passage_vectors = np.zeros((len(c.passages), dim), dtype=np.float32)
+    sentence_vectors = np.zeros((len(c.sentences), dim), dtype=np.float32)
+    done = np.zeros(len(c.passages), dtype=bool)
+    for old_p, new_p, old_s, new_s in copied:
+        passage_vectors[new_p : new_p + len(old_p)] = reuse.passage_vectors[old_p.start : old_p.stop]
+        sentence_vectors[new_s : new_s + len(old_s)] = reuse.sentence_vectors[old_s.start : old_s.stop]
+        done[new_p : new_p + len(old_p)] = True
+    fresh = np.flatnonzero(~done)
+    todo = list(dict.fromkeys(texts[i] for i in fresh))
+    if not todo:
+        return passage_vectors, sentence_vectors
+    if progress:
         chars = sum(map(len, todo))
         print(f"embedding {len(todo)} passages ({chars:,} characters) on {_device(encoder)}", file=sys.stderr)
-    if todo:
-        where = {t: i for i, t in enumerate(texts)}
-        todo_spans = [spans[where[t]] for t in todo]
-        # pooled needs an encoder that can pool (Encoder falls back by itself for models that cannot)
-        pool = getattr(encoder, "encode_spans", None) if pooled else None
-        if pool is not None:
-            vectors, rows = pool(todo, todo_spans, progress=progress)
-        else:
-            vectors, rows = encode_spans_separately(encoder, todo, todo_spans, progress)
-        known = known | {t: (v, r) for t, v, r in zip(todo, vectors, rows)}
-    dim = len(next(iter(known.values()))[0])
-    passage_vectors = np.stack([known[t][0] for t in texts]).astype(np.float32)
-    sentence_vectors = np.zeros((len(c.sentences), dim), dtype=np.float32)
+    where = {texts[i]: i for i in fresh}
+    todo_spans = [spans[where[t]] for t in todo]
+    # pooled needs an encoder that can pool (Encoder falls back by itself for models that cannot)
+    pool = getattr(encoder, "encode_spans", None) if pooled else None
+    if pool is not None:
+        vectors, rows = pool(todo, todo_spans, progress=progress)
+    else:
+        vectors, rows = encode_spans_separately(encoder, todo, todo_spans, progress)
+    known = {t: (v, r) for t, v, r in zip(todo, vectors, rows)}
     filled = np.zeros(len(c.sentences), dtype=bool)
-    for p, text in zip(c.passages, texts):
+    for i in fresh:
+        p = c.passages[i]
+        passage_vectors[i] = known[texts[i]][0]
         ids = np.arange(p.first, p.last + 1)
-        fresh = ~filled[ids]
-        sentence_vectors[ids[fresh]] = known[text][1][fresh]
+        first_time = ~filled[ids]
+        sentence_vectors[ids[first_time]] = known[texts[i]][1][first_time]
         filled[ids] = True
     return passage_vectors, sentence_vectors
 
@@ -214,17 +252,6 @@ def _embed(texts, spans, c: store.Contents, encoder, known: dict, progress: bool
 def _device(encoder) -> str:
     model = getattr(encoder, "model", None)
     return str(getattr(model, "device", "cpu"))
-
-
-def vector_cache(index: store.Index) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Embedded text → (passage vector, its sentences' vectors) for every passage of `index`."""
-    cache = {}
-    for i, p in enumerate(index.passages):
-        norms = [index.sentence_norms[s] for s in range(p.first, p.last + 1)]
-        text, _ = passage_text(f"{index.catalog[p.doc].title} {p.section}", norms)
-        rows = np.asarray(index.sentence_vectors[p.first : p.last + 1], dtype=np.float32)
-        cache[text] = (np.asarray(index.passage_vectors[i], dtype=np.float32), rows)
-    return cache
 
 
 def _manifest(encoder, documents: list[Document], folders: list[Path] | None) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from pathlib import Path
@@ -128,7 +129,8 @@ def read_document(path: Path, source: str) -> Document:
     if len(re.findall(r"\w", text)) < 2:
         raise IngestError(f"{source}: no text found")
     title, place = find_title(text, path.stem), find_place(text, path.stem)
-    return Document(source=source, title=title, place=place, text=text, version=find_version(path.stem))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return Document(source, title, place, text, find_version(path.stem), str(path.resolve()), digest)
 
 
 def decode(data: bytes, source: str) -> str:

@@ -29,7 +29,7 @@ import re
 import shutil
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import bm25s
@@ -45,6 +45,7 @@ MANIFEST = "manifest.json"
 DATABASE = "index.sqlite"
 LOCK = ".lock"
 GENERATION = re.compile(r"g(\d{6})")
+_HELD: set[Path] = set()  # index folders whose write lock this process holds
 EXACT_LIMIT = 20_000  # passages; a larger corpus gets an approximate (HNSW) index
 HNSW = "HNSW32"
 EF_CONSTRUCTION = 80
@@ -124,6 +125,9 @@ def locked(path: Path):
     The lock is an flock, so a killed writer releases it with its last breath.
     """
     path = Path(path)
+    if path.resolve() in _HELD:  # this process holds it already (an update calls write)
+        yield
+        return
     path.mkdir(parents=True, exist_ok=True)
     ours = (LOCK, MANIFEST)
     if (
@@ -147,7 +151,11 @@ def locked(path: Path):
         handle.truncate()
         handle.write(str(os.getpid()))
         handle.flush()
-        yield
+        _HELD.add(path.resolve())
+        try:
+            yield
+        finally:
+            _HELD.discard(path.resolve())
 
 
 def _live_generation(path: Path) -> str | None:
@@ -196,7 +204,7 @@ def _write_tables(c: Contents, path: Path) -> None:
     db.executescript(
         """
         CREATE TABLE documents (id INTEGER PRIMARY KEY, source TEXT UNIQUE, title TEXT, place TEXT, version TEXT,
-            name TEXT, chars INTEGER, first_passage INTEGER, passages INTEGER, text TEXT);
+            name TEXT, chars INTEGER, first_passage INTEGER, passages INTEGER, origin TEXT, digest TEXT, text TEXT);
         CREATE TABLE sentences (id INTEGER PRIMARY KEY, doc INTEGER, start INTEGER, end INTEGER, section TEXT,
             clean TEXT, norm TEXT, tokens TEXT);
         CREATE TABLE passages (id INTEGER PRIMARY KEY, doc INTEGER, first INTEGER, last INTEGER, start INTEGER,
@@ -208,10 +216,10 @@ def _write_tables(c: Contents, path: Path) -> None:
     for i, p in enumerate(c.passages):
         spans.setdefault(p.doc, [i, 0])[1] += 1
     db.executemany(
-        "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             (d, doc.source, doc.title, doc.place, doc.version, doc_name(doc), len(doc.text), *spans.get(d, (0, 0)),
-             doc.text)
+             doc.origin, doc.digest, doc.text)
             for d, doc in enumerate(c.documents)
         ),
     )  # fmt: skip
@@ -273,6 +281,15 @@ def read_manifest(path: Path) -> dict:
         return json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         raise StoreError(f"index manifest at {manifest_path} is unreadable; {_rebuild_hint(path)}") from None
+
+
+def commit_stamp(path: Path) -> tuple[int, int] | None:
+    """Changes whenever a build or update of the index at `path` commits (a stat, no read)."""
+    try:
+        st = os.stat(Path(path) / MANIFEST)
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
 
 
 def live_files(path: Path, manifest: dict) -> Path:
@@ -351,7 +368,7 @@ class Index:
     def _read_document(self, d: int) -> Document:
         text = self._db().execute("SELECT text FROM documents WHERE id=?", (d,)).fetchone()[0]
         info = self.catalog[d]
-        return Document(info.source, info.title, info.place, text, info.version)
+        return Document(info.source, info.title, info.place, text, info.version, info.origin, info.digest)
 
     def _read_sentence(self, i: int) -> tuple[Sentence, str, list[str]]:
         row = self._db().execute("SELECT * FROM sentences WHERE id=?", (i,)).fetchone()
@@ -364,6 +381,31 @@ class Index:
             .execute("SELECT doc, first, last, start, end, section FROM passages WHERE id=?", (i,))
             .fetchone()
         )
+
+    def document_rows(self, d: int) -> tuple[list[Sentence], list[str], list[list[str]], list[Passage], range, range]:
+        """Document `d`'s sentences (with normalised text and words) and passages as segmentation made them
+        (numbered from 0, document 0), and the ranges of their ids here: what a new generation reuses."""
+        info = self.catalog[d]
+        p0 = info.first_passage
+        rows = self._db().execute(
+            "SELECT first, last, start, end, section FROM passages WHERE id >= ? AND id < ? ORDER BY id",
+            (p0, p0 + info.passages),
+        )
+        passages = [Passage(0, *row) for row in rows]
+        s0, s1 = (passages[0].first, passages[-1].last + 1) if passages else (0, 0)
+        rows = (
+            self._db()
+            .execute(
+                "SELECT start, end, section, clean, norm, tokens FROM sentences WHERE id >= ? AND id < ? ORDER BY id",
+                (s0, s1),
+            )
+            .fetchall()
+        )
+        sentences = [Sentence(0, start, end, clean, section) for start, end, section, clean, _, _ in rows]
+        norms = [row[4] for row in rows]
+        tokens = [row[5].split(" ") if row[5] else [] for row in rows]
+        local = [replace(x, first=x.first - s0, last=x.last - s0) for x in passages]
+        return sentences, norms, tokens, local, range(s0, s1), range(p0, p0 + info.passages)
 
     def by_source(self, source: str) -> int | None:
         """The position of the document named `source`, or None."""
@@ -472,7 +514,10 @@ def bm25_scores(csc: dict, term_ids: list[int], passages: np.ndarray) -> np.ndar
     return out.astype(np.float32)
 
 
-_CATALOG = "SELECT source, title, place, version, name, chars, first_passage, passages FROM documents ORDER BY id"
+_CATALOG = (
+    "SELECT source, title, place, version, name, chars, first_passage, passages, origin, digest"
+    " FROM documents ORDER BY id"
+)
 
 
 class _Rows:

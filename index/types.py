@@ -14,6 +14,8 @@ class Document:
     place: str  # "" when the document names none
     text: str
     version: str = ""  # the date in the file name (`…(2020-12-30).md`), "" when it has none
+    origin: str = ""  # the file it was read from (absolute), "" when it came from no file
+    digest: str = ""  # sha256 of that file's bytes: `qa index update` re-reads only files whose digest changed
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class DocumentInfo:
     chars: int
     first_passage: int
     passages: int
+    origin: str
+    digest: str
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from importlib import resources
 from pathlib import Path
@@ -12,7 +13,7 @@ from platformdirs import user_cache_dir
 from index.build import SENTENCE_VECTORS, BuildReport, build, corpus_hash, folder_files, read_files, read_folder
 from index.e5model import DEFAULT_MODEL_NAME
 from index.embed import Encoder
-from index.store import Index, StoreError
+from index.store import Index, StoreError, commit_stamp
 from index.types import Hit
 from qa.conversation import resolve
 from qa.question import check, parse
@@ -72,19 +73,32 @@ class Assistant:
         self.passages = passages
         self.progress = progress
         self._encoder = encoder or Encoder(model, cache_root=cache_root())
-        self._index: Index | None = None
+        self._engine: tuple[Index, Retriever, Reader] | None = None
+        self._stamp = None
+        self._opening = threading.Lock()
 
     def warm_up(self) -> None:
         """Load (building the default index on first use) the index and model."""
-        if self._index is not None:
+        if self._engine is not None:
             return
-        if self.index_path is not None:
-            self._index = Index(self.index_path, self._encoder)
-        else:
-            self._index = self._default_index()
+        index = Index(self.index_path, self._encoder) if self.index_path is not None else self._default_index()
         self._encoder.encode(["预热"], "query")  # load the model now, not inside the first question
-        self._retriever = Retriever(self._index, self.fusion)
-        self._reader = Reader(self._index)
+        self._open(index)
+
+    def _open(self, index: Index) -> None:
+        self._stamp = commit_stamp(index.path)
+        self._engine = (index, Retriever(index, self.fusion), Reader(index))
+
+    def _current(self) -> tuple[Index, Retriever, Reader]:
+        """The index as last committed: an update committed since the last question is opened here, and
+        questions already answering from the previous one finish with it (its files stay until the next)."""
+        self.warm_up()
+        index = self._engine[0]
+        if commit_stamp(index.path) != self._stamp:
+            with self._opening:
+                if commit_stamp(index.path) != self._stamp:
+                    self._open(Index(index.path, self._encoder))
+        return self._engine
 
     def with_documents(self, files: list[Path], out: Path, progress: bool = True) -> tuple[Assistant, BuildReport]:
         """A new assistant over this index's documents plus `files`, built into `out`; this one is untouched.
@@ -121,8 +135,7 @@ class Assistant:
 
     @property
     def index(self) -> Index:
-        self.warm_up()
-        return self._index
+        return self._current()[0]
 
     def answer(
         self, question: str, history: list[str] | None = None, place: str | None = None, source: str | None = None
@@ -135,40 +148,43 @@ class Assistant:
     ) -> list[Answer]:
         """Answer several questions; each is checked first, so a bad one raises before any work."""
         checked = [(check(q), [h.strip() for h in history if isinstance(h, str) and h.strip()]) for q, history in items]
-        self.warm_up()
         return [self._answer(q, h, place, source) for q, h in checked]
 
     def _answer(self, text: str, history: list[str], place: str | None, source: str | None) -> Answer:
+        index, retriever, reader = self._current()  # one commit of the index for the whole question
         t0 = time.perf_counter()
         question = resolve(parse(text), history)
         vector = self._encoder.encode([question.norm], "query")[0]
         t1 = time.perf_counter()
-        named = self._retriever.named_documents(question)
-        hits = self._retriever.retrieve(question, vector, max(self.passages, 10), named, place=place, source=source)
+        named = retriever.named_documents(question)
+        hits = retriever.retrieve(question, vector, max(self.passages, 10), named, place=place, source=source)
         t2 = time.perf_counter()
-        scored = self._reader.read(question, vector, hits[: self.passages], named)
-        chosen = self._reader.answers(question, scored)
+        scored = reader.read(question, vector, hits[: self.passages], named)
+        chosen = reader.answers(question, scored)
         t3 = time.perf_counter()
         timings = {"encode_ms": (t1 - t0) * 1e3, "retrieve_ms": (t2 - t1) * 1e3, "read_ms": (t3 - t2) * 1e3}
         return Answer(
             question=text,
             resolved=question.norm,
             answered=bool(chosen),
-            sentences=[self._sentence_quote(x.sentence, x.score) for x in chosen],
-            passages=[self._passage_quote(h) for h in hits[: self.passages]],
+            sentences=[_sentence_quote(index, x.sentence, x.score) for x in chosen],
+            passages=[_passage_quote(index, h) for h in hits[: self.passages]],
             kind=question.kind,
             timings=timings,
         )
 
-    def _quote(self, doc: int, start: int, end: int, section: str, score: float) -> Quote:
-        d = self._index.catalog[doc]
-        text = self._index.text(doc, start, end)
-        return Quote(text, d.source, d.title, d.place, section, start, end, round(score, 4))
 
-    def _sentence_quote(self, s: int, score: float) -> Quote:
-        sentence = self._index.sentences[s]
-        return self._quote(sentence.doc, sentence.start, sentence.end, sentence.section, score)
+def _quote(index: Index, doc: int, start: int, end: int, section: str, score: float) -> Quote:
+    d = index.catalog[doc]
+    text = index.text(doc, start, end)
+    return Quote(text, d.source, d.title, d.place, section, start, end, round(score, 4))
 
-    def _passage_quote(self, hit: Hit) -> Quote:
-        p = self._index.passages[hit.item]
-        return self._quote(p.doc, p.start, p.end, p.section, hit.score)
+
+def _sentence_quote(index: Index, s: int, score: float) -> Quote:
+    sentence = index.sentences[s]
+    return _quote(index, sentence.doc, sentence.start, sentence.end, sentence.section, score)
+
+
+def _passage_quote(index: Index, hit: Hit) -> Quote:
+    p = index.passages[hit.item]
+    return _quote(index, p.doc, p.start, p.end, p.section, hit.score)
