@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from collections import Counter
 from pathlib import Path
@@ -112,24 +113,34 @@ class IngestError(Exception):
 
 def read_document(path: Path, source: str) -> Document:
     """Decode one file into a Document whose `text` is what every citation offset points into."""
+    path = Path(path)
+    if path.suffix.lower() in SUFFIXES and path.stat().st_size > MAX_BYTES:
+        raise IngestError(f"{source}: larger than {MAX_BYTES // 1_000_000} MB")
+    return parse_document(path.read_bytes() if path.suffix.lower() in SUFFIXES else b"", path, source)
+
+
+def parse_document(data: bytes, path: Path, source: str) -> Document:
+    """A Document from a file's bytes (read here or elsewhere: a Ray task gets them shipped); `path` gives
+    the file's type, name and origin."""
+    path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise IngestError(f"{source}: unsupported file type {suffix or '(none)'}; use {', '.join(SUFFIXES)}")
-    if path.stat().st_size > MAX_BYTES:
+    if len(data) > MAX_BYTES:
         raise IngestError(f"{source}: larger than {MAX_BYTES // 1_000_000} MB")
     if suffix == ".docx":
-        text = _docx_text(path, source)
+        text = _docx_text(data, source)
     elif suffix == ".pdf":
-        text = _pdf_text(path, source)
+        text = _pdf_text(data, source)
     else:
-        text = decode(path.read_bytes(), source)
+        text = decode(data, source)
         if suffix in (".html", ".htm"):
             text = _html_text(text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if len(re.findall(r"\w", text)) < 2:
         raise IngestError(f"{source}: no text found")
     title, place = find_title(text, path.stem), find_place(text, path.stem)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256(data).hexdigest()
     return Document(source, title, place, text, find_version(path.stem), str(path.resolve()), digest)
 
 
@@ -160,11 +171,11 @@ def _html_text(html: str) -> str:
     return soup.get_text("\n")
 
 
-def _docx_text(path: Path, source: str) -> str:
+def _docx_text(data: bytes, source: str) -> str:
     import docx
 
     try:
-        document = docx.Document(str(path))
+        document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises several unrelated types for a bad zip
         raise IngestError(f"{source}: not a readable .docx ({exc.__class__.__name__})") from None
     lines = [p.text for p in document.paragraphs]
@@ -173,11 +184,11 @@ def _docx_text(path: Path, source: str) -> str:
     return "\n".join(lines)
 
 
-def _pdf_text(path: Path, source: str) -> str:
+def _pdf_text(data: bytes, source: str) -> str:
     from pypdf import PdfReader
 
     try:
-        return "\n".join(page.extract_text() or "" for page in PdfReader(str(path)).pages)
+        return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
     except Exception as exc:  # pypdf's errors differ by what is broken in the file
         raise IngestError(f"{source}: not a readable .pdf ({exc.__class__.__name__})") from None
 
