@@ -118,10 +118,15 @@ def build(
     )
     timings["embed_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    contents.passage_terms = [tokens + bigrams_normalized(text) for tokens, text in zip(contents.passage_terms, texts)]
-    settings = _manifest(encoder, documents, folders) | {"sentence_vectors": sentence_vectors} | (manifest or {})
-    store.write(contents, out, settings)
+    settings = build_manifest(encoder.name, contents, folders) | {"sentence_vectors": sentence_vectors}
+    write_index(contents, texts, out, settings | (manifest or {}))
     timings["write_s"] = time.perf_counter() - t0
+
+
+def write_index(contents: store.Contents, texts: list[str], out: Path, manifest: dict) -> None:
+    """Hand the embedded contents to the store; a passage's BM25 terms are its words and character bigrams."""
+    contents.passage_terms = [tokens + bigrams_normalized(text) for tokens, text in zip(contents.passage_terms, texts)]
+    store.write(contents, out, manifest)
 
 
 def _reusable(documents: list[Document], reuse: store.Index | None) -> dict[int, int]:
@@ -142,9 +147,8 @@ def _segment(documents: list[Document], progress: bool, reuse: store.Index | Non
 
     Documents `reuse` holds come from it as they are; a library is segmented in worker processes (one per
     core), a few documents in this one. Also returns, per reused document, its passage and sentence id
-    ranges in `reuse` and here.
+    ranges in `reuse` and where they start here.
     """
-    c = store.Contents(documents, [], [], [], [], [], np.zeros(0), np.zeros(0))
     fresh = [doc for d, doc in enumerate(documents) if d not in reused]
     if len(fresh) >= PARALLEL_FROM and (os.cpu_count() or 1) > 1:
         # fork: workers need no re-import, and a script without a __main__ guard can call build() (spawn
@@ -154,24 +158,33 @@ def _segment(documents: list[Document], progress: bool, reuse: store.Index | Non
         parts = pool.map(segment_document, fresh, chunksize=16)
     else:
         pool, parts = None, map(segment_document, fresh)
-    copied = []  # (old passage ids, new passage ids, old sentence ids, new sentence ids)
+    copied = []  # (old passage ids, first new passage id, old sentence ids, first new sentence id)
+    every, n_passages, n_sentences = [], 0, 0
     bar = tqdm(documents, desc="segmenting", unit="doc", disable=not progress or len(fresh) < 50)
     for d, doc in enumerate(bar):
         if d in reused:
             sentences, norms, tokens, passages, old_sentences, old_passages = reuse.document_rows(reused[d])
-            terms = _passage_terms(doc, passages, tokens)
-            copied.append((old_passages, len(c.passages), old_sentences, len(c.sentences)))
+            copied.append((old_passages, n_passages, old_sentences, n_sentences))
+            every.append((sentences, norms, tokens, passages, _passage_terms(doc, passages, tokens)))
         else:
-            sentences, norms, tokens, passages, terms = next(parts)
+            every.append(next(parts))
+        n_sentences, n_passages = n_sentences + len(every[-1][0]), n_passages + len(every[-1][3])
+    if pool is not None:
+        pool.shutdown()
+    return assemble(documents, every), copied
+
+
+def assemble(documents: list[Document], parts) -> store.Contents:
+    """One index's rows from each document's segmentation (as `segment_document` gives it), in order."""
+    c = store.Contents(documents, [], [], [], [], [], np.zeros(0), np.zeros(0))
+    for d, (sentences, norms, tokens, passages, terms) in enumerate(parts):
         base = len(c.sentences)
         c.sentences += [replace(s, doc=d) for s in sentences]
         c.passages += [replace(x, doc=d, first=x.first + base, last=x.last + base) for x in passages]
         c.sentence_norms += norms
         c.sentence_tokens += tokens
         c.passage_terms += terms
-    if pool is not None:
-        pool.shutdown()
-    return c, copied
+    return c
 
 
 def segment_document(doc: Document):
@@ -230,23 +243,33 @@ def _embed(texts, spans, c: store.Contents, encoder, progress: bool, pooled: boo
         chars = sum(map(len, todo))
         print(f"embedding {len(todo)} passages ({chars:,} characters) on {_device(encoder)}", file=sys.stderr)
     where = {texts[i]: i for i in fresh}
-    todo_spans = [spans[where[t]] for t in todo]
+    known = embed_passages(encoder, todo, [spans[where[t]] for t in todo], pooled, progress)
+    place_vectors(
+        [c.passages[i] for i in fresh], [texts[i] for i in fresh], known, fresh, passage_vectors, sentence_vectors
+    )
+    return passage_vectors, sentence_vectors
+
+
+def embed_passages(encoder, texts: list[str], spans, pooled: bool, progress: bool = False) -> dict:
+    """Distinct passage text → (its vector, its sentences' vectors), for `texts` with their sentence spans."""
     # pooled needs an encoder that can pool (Encoder falls back by itself for models that cannot)
     pool = getattr(encoder, "encode_spans", None) if pooled else None
     if pool is not None:
-        vectors, rows = pool(todo, todo_spans, progress=progress)
+        vectors, rows = pool(texts, spans, progress=progress)
     else:
-        vectors, rows = encode_spans_separately(encoder, todo, todo_spans, progress)
-    known = {t: (v, r) for t, v, r in zip(todo, vectors, rows)}
-    filled = np.zeros(len(c.sentences), dtype=bool)
-    for i in fresh:
-        p = c.passages[i]
-        passage_vectors[i] = known[texts[i]][0]
-        ids = np.arange(p.first, p.last + 1)
-        first_time = ~filled[ids]
-        sentence_vectors[ids[first_time]] = known[texts[i]][1][first_time]
-        filled[ids] = True
-    return passage_vectors, sentence_vectors
+        vectors, rows = encode_spans_separately(encoder, texts, spans, progress)
+    return {t: (v, r) for t, v, r in zip(texts, vectors, rows)}
+
+
+def place_vectors(passages, texts, known: dict, ids, passage_vectors: np.ndarray, sentence_vectors: np.ndarray):
+    """Put each passage's vector at its id, and each sentence's from the first of them that holds it."""
+    filled = np.zeros(len(sentence_vectors), dtype=bool)
+    for i, p, text in zip(ids, passages, texts):
+        passage_vectors[i] = known[text][0]
+        rows = np.arange(p.first, p.last + 1)
+        first_time = ~filled[rows]
+        sentence_vectors[rows[first_time]] = known[text][1][first_time]
+        filled[rows] = True
 
 
 def _device(encoder) -> str:
@@ -254,15 +277,16 @@ def _device(encoder) -> str:
     return str(getattr(model, "device", "cpu"))
 
 
-def _manifest(encoder, documents: list[Document], folders: list[Path] | None) -> dict:
+def build_manifest(model: str, contents: store.Contents, folders: list[Path] | None) -> dict:
+    """What the manifest records of how an index was built (the store adds counts and its own keys)."""
     return {
-        "model": encoder.name,
-        "dim": encoder.dim,
+        "model": model,
+        "dim": int(contents.passage_vectors.shape[1]),
         "metric": "inner_product",
         "tokenizer": tokenizer_name(),
         "normalizer": NORMALIZER_NAME,
         "chunking": {"max_chars": chunking.MAX_CHARS, "overlap_sentences": 1},
-        "corpus_sha256": corpus_hash(documents),
+        "corpus_sha256": corpus_hash(contents.documents),
         "folders": [str(Path(f).resolve()) for f in folders or []],
         "built": datetime.now(UTC).isoformat(timespec="seconds"),
     }
