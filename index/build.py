@@ -214,10 +214,12 @@ def passage_text(header: str, norms: list[str]) -> tuple[str, list[tuple[int, in
 
 
 def _passage_texts(c: store.Contents) -> tuple[list[str], list[list[tuple[int, int]]]]:
-    pairs = [
-        passage_text(f"{c.documents[p.doc].title} {p.section}", c.sentence_norms[p.first : p.last + 1])
-        for p in c.passages
-    ]
+    return document_passage_texts(c.documents, c.sentence_norms, c.passages)
+
+
+def document_passage_texts(documents, norms: list[str], passages) -> tuple[list[str], list[list[tuple[int, int]]]]:
+    """What retrieval embeds for each passage (`passage_text`), with its sentences' spans in it."""
+    pairs = [passage_text(f"{documents[p.doc].title} {p.section}", norms[p.first : p.last + 1]) for p in passages]
     return [t for t, _ in pairs], [s for _, s in pairs]
 
 

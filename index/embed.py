@@ -18,6 +18,13 @@ DEVICES = ("auto", "cpu", "cuda")
 BUILD_BATCH_CPU = 8
 
 
+def cache_root() -> Path:
+    """Where converted models and the built-in corpus's index are kept."""
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("minsheng-qa"))
+
+
 def resolve_device(device: str) -> str:
     """ "cpu" or "cuda" for a requested device; "auto" takes a GPU when one is visible."""
     if device not in DEVICES:

@@ -8,11 +8,9 @@ import time
 from importlib import resources
 from pathlib import Path
 
-from platformdirs import user_cache_dir
-
 from index.build import SENTENCE_VECTORS, BuildReport, build, corpus_hash, folder_files, read_files, read_folder
 from index.e5model import DEFAULT_MODEL_NAME
-from index.embed import Encoder
+from index.embed import Encoder, cache_root
 from index.store import Index, StoreError, commit_stamp
 from index.types import Hit
 from qa.conversation import resolve
@@ -23,10 +21,6 @@ from qa.types import Answer, Quote
 
 DEFAULT_CORPUS = Path(str(resources.files("qa") / "data" / "corpus"))
 PASSAGES = 5
-
-
-def cache_root() -> Path:
-    return Path(user_cache_dir("minsheng-qa"))
 
 
 def default_index_path(model: str = DEFAULT_MODEL_NAME) -> Path:
