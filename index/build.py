@@ -289,6 +289,6 @@ def build_manifest(model: str, contents: store.Contents, folders: list[Path] | N
         "normalizer": NORMALIZER_NAME,
         "chunking": {"max_chars": chunking.MAX_CHARS, "overlap_sentences": 1},
         "corpus_sha256": corpus_hash(contents.documents),
-        "folders": [str(Path(f).resolve()) for f in folders or []],
+        "folders": [os.path.abspath(f) for f in folders or []],
         "built": datetime.now(UTC).isoformat(timespec="seconds"),
     }

@@ -146,7 +146,8 @@ def _run_pipeline(ray, files: list[tuple[Path, str]], model: str, device: str, p
     cpus = int(ray.cluster_resources().get("CPU", 1))
     if device == "cuda" and not gpus:
         raise RuntimeError("--device cuda: the Ray cluster has no GPU; use --device cpu or auto")
-    pool = ray.data.ActorPoolStrategy(size=gpus or max(1, cpus - 1))
+    # one actor per GPU; on CPUs one per core once parsing no longer needs them (each runs one torch thread)
+    pool = ray.data.ActorPoolStrategy(size=gpus) if gpus else ray.data.ActorPoolStrategy(min_size=1, max_size=cpus)
     actor = {"num_gpus": 1, "batch_size": GPU_BATCH} if gpus else {"num_cpus": 1, "batch_size": CPU_BATCH}
     dataset = ray.data.from_items(items, override_num_blocks=min(len(items), max(cpus * 4, 1)))
     # Ray Data retries a task, and restarts an actor, whose worker process died; our own errors are not retried

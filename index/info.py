@@ -30,6 +30,8 @@ def describe(path: Path) -> dict:
         "format_version": manifest.get("format_version"),
         "folders": manifest.get("folders", []),
         "built": manifest.get("built"),
+        "updated": manifest.get("updated"),  # the last update, add or remove (None: never changed)
+        "generation": manifest.get("generation"),
         "files": [dict(zip(keys, row)) for row in rows],
     }
 
@@ -45,6 +47,6 @@ def render_info(info: dict) -> str:
             f"on disk    {info['bytes'] / 1e6:,.1f} MB",
             f"model      {info['model']} ({info['dim']}-d, FAISS {info['faiss_factory']})",
             f"folders    {', '.join(info['folders']) or '(built from documents, not folders)'}",
-            f"built      {info['built']}   format {info['format_version']}",
+            f"built      {info['built']}   updated {info['updated'] or 'never'}   format {info['format_version']}",
         ]
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -141,7 +142,7 @@ def parse_document(data: bytes, path: Path, source: str) -> Document:
         raise IngestError(f"{source}: no text found")
     title, place = find_title(text, path.stem), find_place(text, path.stem)
     digest = hashlib.sha256(data).hexdigest()
-    return Document(source, title, place, text, find_version(path.stem), str(path.resolve()), digest)
+    return Document(source, title, place, text, find_version(path.stem), os.path.abspath(path), digest)
 
 
 def decode(data: bytes, source: str) -> str:

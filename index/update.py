@@ -8,6 +8,7 @@ at any moment leaves the index as it was, and a reader sees it before or after, 
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -123,4 +124,4 @@ def _digest(path: Path) -> str:
 
 
 def _under(origin: str, folders: list[Path]) -> bool:
-    return bool(origin) and any(Path(origin).is_relative_to(f.resolve()) for f in folders)
+    return bool(origin) and any(Path(origin).is_relative_to(os.path.abspath(f)) for f in folders)
