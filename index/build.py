@@ -108,6 +108,8 @@ def build(
     t0 = time.perf_counter()
     reused = _reusable(documents, reuse)
     contents, copied = _segment(documents, progress, reuse, reused)
+    if reuse is not None and _is_prefix(copied, len(reuse.passages)):
+        contents.grows = reuse  # only documents were added: the approximate index takes the new vectors
     timings["segment_s"] = time.perf_counter() - t0
     if not contents.passages:
         raise store.StoreError("the documents contain no sentences to index")
@@ -125,7 +127,13 @@ def build(
 
 def write_index(contents: store.Contents, texts: list[str], out: Path, manifest: dict) -> None:
     """Hand the embedded contents to the store; a passage's BM25 terms are its words and character bigrams."""
-    contents.passage_terms = [tokens + bigrams_normalized(text) for tokens, text in zip(contents.passage_terms, texts)]
+    c = contents
+    c.passage_terms = [
+        c.passage_headers[i]
+        + [t for s in range(p.first, p.last + 1) for t in c.sentence_tokens[s]]
+        + bigrams_normalized(text)
+        for i, (p, text) in enumerate(zip(c.passages, texts))
+    ]
     store.write(contents, out, manifest)
 
 
@@ -160,12 +168,12 @@ def _segment(documents: list[Document], progress: bool, reuse: store.Index | Non
         pool, parts = None, map(segment_document, fresh)
     copied = []  # (old passage ids, first new passage id, old sentence ids, first new sentence id)
     every, n_passages, n_sentences = [], 0, 0
-    bar = tqdm(documents, desc="segmenting", unit="doc", disable=not progress or len(fresh) < 50)
-    for d, doc in enumerate(bar):
+    bar = tqdm(range(len(documents)), desc="segmenting", unit="doc", disable=not progress or len(fresh) < 50)
+    for d in bar:
         if d in reused:
-            sentences, norms, tokens, passages, old_sentences, old_passages = reuse.document_rows(reused[d])
+            *rows, old_sentences, old_passages = reuse.document_rows(reused[d])
             copied.append((old_passages, n_passages, old_sentences, n_sentences))
-            every.append((sentences, norms, tokens, passages, _passage_terms(doc, passages, tokens)))
+            every.append(rows)
         else:
             every.append(next(parts))
         n_sentences, n_passages = n_sentences + len(every[-1][0]), n_passages + len(every[-1][3])
@@ -174,16 +182,21 @@ def _segment(documents: list[Document], progress: bool, reuse: store.Index | Non
     return assemble(documents, every), copied
 
 
+def _is_prefix(copied, old_passages: int) -> bool:
+    """Whether the reused documents' passages keep their ids, all of them: the new passages only follow."""
+    return sum(len(old) for old, *_ in copied) == old_passages and all(old.start == new for old, new, *_ in copied)
+
+
 def assemble(documents: list[Document], parts) -> store.Contents:
     """One index's rows from each document's segmentation (as `segment_document` gives it), in order."""
     c = store.Contents(documents, [], [], [], [], [], np.zeros(0), np.zeros(0))
-    for d, (sentences, norms, tokens, passages, terms) in enumerate(parts):
+    for d, (sentences, norms, tokens, passages, headers) in enumerate(parts):
         base = len(c.sentences)
         c.sentences += [replace(s, doc=d) for s in sentences]
         c.passages += [replace(x, doc=d, first=x.first + base, last=x.last + base) for x in passages]
         c.sentence_norms += norms
         c.sentence_tokens += tokens
-        c.passage_terms += terms
+        c.passage_headers += headers
     return c
 
 
@@ -193,13 +206,8 @@ def segment_document(doc: Document):
     norms = [normalize(s.clean) for s in sentences]
     tokens = [tokenize_normalized(n) for n in norms]
     passages = chunking.chunk(sentences, offset=0)
-    return sentences, norms, tokens, passages, _passage_terms(doc, passages, tokens)
-
-
-def _passage_terms(doc: Document, passages, tokens: list[list[str]]) -> list[list[str]]:
-    """A passage's words: its document title's and section's, then its sentences'."""
     header = functools.lru_cache(maxsize=None)(lambda section: tokenize_normalized(normalize(f"{doc.title} {section}")))
-    return [header(p.section) + [t for i in range(p.first, p.last + 1) for t in tokens[i]] for p in passages]
+    return sentences, norms, tokens, passages, [header(p.section) for p in passages]
 
 
 def passage_text(header: str, norms: list[str]) -> tuple[str, list[tuple[int, int]]]:

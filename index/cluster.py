@@ -199,13 +199,13 @@ class _Embedder:
             if item is None:
                 payloads.append(b"")
                 continue
-            document, (sentences, norms, tokens, passages, terms) = item
-            doc_texts, _ = _passage_texts(document, (sentences, norms, tokens, passages, terms))
+            document, (sentences, norms, tokens, passages, headers) = item
+            doc_texts, _ = _passage_texts(document, (sentences, norms, tokens, passages, headers))
             dim = self.encoder.dim
             passage_vectors = np.zeros((len(passages), dim), dtype=np.float32)
             sentence_vectors = np.zeros((len(sentences), dim), dtype=np.float32)
             place_vectors(passages, doc_texts, known, range(len(passages)), passage_vectors, sentence_vectors)
-            segmented = (sentences, norms, tokens, passages, terms)
+            segmented = (sentences, norms, tokens, passages, headers)
             payloads.append(pickle.dumps((document, segmented, passage_vectors, sentence_vectors)))
         batch = batch.drop(columns=["payload"])
         batch["payload"] = payloads

@@ -67,9 +67,11 @@ class Contents:
     sentence_norms: list[str]
     sentence_tokens: list[list[str]]
     passages: list[Passage]
-    passage_terms: list[list[str]]
+    passage_headers: list[list[str]]  # the words of each passage's title and section
     passage_vectors: np.ndarray
     sentence_vectors: np.ndarray
+    passage_terms: list[list[str]] | None = None  # what BM25 indexes: header, sentences' words, bigrams
+    grows: Index | None = None  # an index whose passages are this one's first, unchanged: its FAISS index grows
 
 
 def faiss_factory(passages: int) -> str:
@@ -208,7 +210,7 @@ def _write_tables(c: Contents, path: Path) -> None:
         CREATE TABLE sentences (id INTEGER PRIMARY KEY, doc INTEGER, start INTEGER, end INTEGER, section TEXT,
             clean TEXT, norm TEXT, tokens TEXT);
         CREATE TABLE passages (id INTEGER PRIMARY KEY, doc INTEGER, first INTEGER, last INTEGER, start INTEGER,
-            end INTEGER, section TEXT);
+            end INTEGER, section TEXT, header TEXT);
         CREATE TABLE terms (term TEXT PRIMARY KEY, id INTEGER, idf REAL) WITHOUT ROWID;
         """
     )
@@ -231,8 +233,11 @@ def _write_tables(c: Contents, path: Path) -> None:
         ),
     )
     db.executemany(
-        "INSERT INTO passages VALUES (?,?,?,?,?,?,?)",
-        ((i, p.doc, p.first, p.last, p.start, p.end, p.section) for i, p in enumerate(c.passages)),
+        "INSERT INTO passages VALUES (?,?,?,?,?,?,?,?)",
+        (
+            (i, p.doc, p.first, p.last, p.start, p.end, p.section, " ".join(header))
+            for i, (p, header) in enumerate(zip(c.passages, c.passage_headers))
+        ),
     )
     db.commit()
     db.close()
@@ -242,10 +247,15 @@ def _write_vectors(c: Contents, tmp: Path) -> str:
     np.save(tmp / "passage_vectors.npy", c.passage_vectors.astype(np.float16))
     np.save(tmp / "sentence_vectors.npy", c.sentence_vectors.astype(np.float16))
     factory = faiss_factory(len(c.passages))
-    dense = faiss.index_factory(c.passage_vectors.shape[1], factory, faiss.METRIC_INNER_PRODUCT)
-    if factory != "Flat":
-        dense.hnsw.efConstruction = EF_CONSTRUCTION
-    dense.add(np.ascontiguousarray(c.passage_vectors, dtype=np.float32))
+    done = 0
+    if c.grows is not None and factory != "Flat":  # an approximate index grows; Flat is rebuilt in no time
+        dense = faiss.read_index(str(c.grows.files / "passages.faiss"))
+        done = dense.ntotal if isinstance(dense, faiss.IndexHNSW) and dense.ntotal == len(c.grows.passages) else 0
+    if not done:
+        dense = faiss.index_factory(c.passage_vectors.shape[1], factory, faiss.METRIC_INNER_PRODUCT)
+        if factory != "Flat":
+            dense.hnsw.efConstruction = EF_CONSTRUCTION
+    dense.add(np.ascontiguousarray(c.passage_vectors[done:], dtype=np.float32))
     faiss.write_index(dense, str(tmp / "passages.faiss"))
     return factory
 
@@ -382,16 +392,22 @@ class Index:
             .fetchone()
         )
 
-    def document_rows(self, d: int) -> tuple[list[Sentence], list[str], list[list[str]], list[Passage], range, range]:
-        """Document `d`'s sentences (with normalised text and words) and passages as segmentation made them
-        (numbered from 0, document 0), and the ranges of their ids here: what a new generation reuses."""
+    def document_rows(self, d: int) -> tuple:
+        """Document `d`'s sentences (with normalised text and words) and passages (with their header words) as
+        segmentation made them (numbered from 0, document 0), and the ranges of their sentence and passage ids
+        here: what a new generation reuses."""
         info = self.catalog[d]
         p0 = info.first_passage
-        rows = self._db().execute(
-            "SELECT first, last, start, end, section FROM passages WHERE id >= ? AND id < ? ORDER BY id",
-            (p0, p0 + info.passages),
+        rows = (
+            self._db()
+            .execute(
+                "SELECT first, last, start, end, section, header FROM passages WHERE id >= ? AND id < ? ORDER BY id",
+                (p0, p0 + info.passages),
+            )
+            .fetchall()
         )
-        passages = [Passage(0, *row) for row in rows]
+        passages = [Passage(0, *row[:5]) for row in rows]
+        headers = [row[5].split(" ") if row[5] else [] for row in rows]
         s0, s1 = (passages[0].first, passages[-1].last + 1) if passages else (0, 0)
         rows = (
             self._db()
@@ -405,7 +421,7 @@ class Index:
         norms = [row[4] for row in rows]
         tokens = [row[5].split(" ") if row[5] else [] for row in rows]
         local = [replace(x, first=x.first - s0, last=x.last - s0) for x in passages]
-        return sentences, norms, tokens, local, range(s0, s1), range(p0, p0 + info.passages)
+        return sentences, norms, tokens, local, headers, range(s0, s1), range(p0, p0 + info.passages)
 
     def by_source(self, source: str) -> int | None:
         """The position of the document named `source`, or None."""

@@ -257,3 +257,35 @@ def test_sigkill_at_any_moment_of_an_update_leaves_before_or_after(tiny_folder: 
         assert _answers(index, fake_encoder, questions) == after
         assert len([p for p in index.iterdir() if p.name.startswith("g")]) <= 2
     assert {"before", "killed while writing"} <= outcomes, outcomes
+
+
+def test_adding_grows_the_approximate_index_and_finds_the_new_passages(
+    built: Path, tiny_folder: Path, tmp_path: Path, fake_encoder, monkeypatch
+) -> None:
+    from index import store
+
+    monkeypatch.setattr(store, "EXACT_LIMIT", 5)  # HNSW above 5 passages
+    build_folder(tiny_folder, built, fake_encoder, progress=False)
+    old = Index(built, fake_encoder)
+    grown = []
+    monkeypatch.setattr(store, "_write_vectors", _spying(store._write_vectors, grown))
+    new = tmp_path / "zz_hangzhou.txt"
+    new.write_text(HANGZHOU, encoding="utf-8")
+    update.add(built, [(new, new.name)], fake_encoder, progress=False)
+    assert grown == [len(old.passages)]  # the old graph was read and only the new vectors added
+    index = Index(built, fake_encoder)
+    assert index.manifest["faiss_factory"] == "HNSW32" and index._dense.ntotal == len(index.passages)
+    doc = index.by_source(new.name)
+    for s in range(index.catalog[doc].first_passage, len(index.passages)):
+        vector = np.asarray(index.passage_vectors[s], dtype=np.float32)
+        assert index.dense_search(vector, 1)[0] == s or index.passages[index.dense_search(vector, 1)[0]].doc == doc
+    update.remove(built, ["tianjin.txt"], fake_encoder, progress=False)  # a removal rebuilds it
+    assert grown[-1] == 0
+
+
+def _spying(write_vectors, grown: list[int]):
+    def spy(contents, folder):
+        grown.append(contents.grows and len(contents.grows.passages) or 0)
+        return write_vectors(contents, folder)
+
+    return spy
