@@ -20,6 +20,7 @@ import json
 import random
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -67,6 +68,39 @@ def laws_folder(n: int, dest: Path) -> tuple[Path, Path]:
     return dest, LAWS / held
 
 
+OPEN = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+t0 = time.perf_counter()
+from bench.update import HashEncoder
+from index.store import Index
+from qa.question import parse
+from qa.retrieve import Retriever
+imported = time.perf_counter()
+index = Index({path!r}, HashEncoder())
+retriever = Retriever(index)
+opened = time.perf_counter()
+times = []
+for q in {questions!r}:
+    question = parse(q)
+    t = time.perf_counter()
+    retriever.retrieve(question, HashEncoder().encode([question.norm], "query")[0], 10, [])
+    times.append((time.perf_counter() - t) * 1e3)
+print(json.dumps({{"import_s": round(imported - t0, 2), "open_s": round(opened - imported, 3),
+    "retrieve_ms_median": round(sorted(times)[len(times) // 2], 1),
+    # VmHWM, not ru_maxrss: that one keeps the forking parent's peak across exec
+    "peak_rss_mb": round(int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024)}}))
+"""
+QUESTIONS = ["上海的业主委员会由几个人组成?", "机动车排气污染由哪个部门监督管理?", "天津农村特困人员每月能领多少钱?",
+             "违反规定的罚款是多少?", "物业服务企业应当履行哪些义务?"]  # fmt: skip
+
+
+def open_cost(path: Path) -> dict:
+    """Opening an index in a new process and retrieving for a few questions: time and peak memory."""
+    script = OPEN.format(root=str(ROOT), path=str(path), questions=QUESTIONS)
+    return json.loads(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout)
+
+
 def timed(label: str, results: dict, call):
     t0 = time.perf_counter()
     value = call()
@@ -91,6 +125,12 @@ def measure(args, work: Path) -> dict:
     documents = timed("read_s", seconds, lambda: read_files(folder_files(folders), report, progress=True))
     timed("full_build_s", seconds, lambda: build(documents, out, encoder, True, folders=folders, report=report))
     before = describe(out)
+    opening = {}
+    if args.vectors == "hash":  # opening the library and the five plans alone, in new processes (bench/scale.py
+        # measures cold `qa ask` with the model)
+        build(read_files(folder_files([PLANS]), BuildReport()), work / "plans", encoder, False, folders=[PLANS])
+        opening = {"library": open_cost(out), "five_plans": open_cost(work / "plans")}
+        print(f"opening: {opening}", file=sys.stderr, flush=True)
     amended = work / held.name
     amendment = "\n附则：本规定的修订条款自发布之日起施行。\n"
     amended.write_text(held.read_text(encoding="utf-8") + amendment, encoding="utf-8")
@@ -121,6 +161,7 @@ def measure(args, work: Path) -> dict:
             "passages": after["passages"] - before["passages"],
         },  # fmt: skip
         "build_timings": {k: round(v, 2) for k, v in report.timings.items()},
+        "opening": opening,
         "seconds": seconds,
         "add_share_of_full_build": round(seconds["add_one_s"] / (seconds["read_s"] + seconds["full_build_s"]), 4),
         "added": added.added,
@@ -134,10 +175,13 @@ def main() -> int:
     p.add_argument("--laws", type=int, default=60, help="laws in the library (0: all 3,475)")
     p.add_argument("--vectors", choices=("model", "hash"), default="model")
     p.add_argument("--profile", type=Path, help="write a cProfile of adding the held-out law to this file")
+    p.add_argument("--keep", type=Path, help="move the library index here at the end")
     args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="qa-update-bench-"))
     try:
         result = {"command": shlex.join(sys.orig_argv)} | measure(args, work)
+        if args.keep:
+            shutil.move(work / "index", args.keep)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(result, ensure_ascii=False, indent=2))

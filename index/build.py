@@ -104,7 +104,12 @@ def build(
         raise store.StoreError("no readable documents to index")
     if sentence_vectors not in SENTENCE_VECTORS:
         raise store.StoreError(f"unknown sentence vectors {sentence_vectors!r}; choose {' or '.join(SENTENCE_VECTORS)}")
-    timings = report.timings if report is not None else {}
+    with store.locked(out):  # from the start: a bad --out or a running update fails now, not after the model
+        _build(documents, out, encoder, progress, reuse, folders, report or BuildReport(), sentence_vectors, manifest)
+
+
+def _build(documents, out, encoder, progress, reuse, folders, report, sentence_vectors, manifest) -> None:
+    timings = report.timings
     t0 = time.perf_counter()
     reused = _reusable(documents, reuse)
     contents, copied = _segment(documents, progress, reuse, reused)

@@ -56,15 +56,26 @@ def build_on_ray(
     files = folder_files(folders)
     if not files:
         raise store.StoreError(f"no files in {', '.join(map(str, folders))}")
+    with store.locked(out):
+        rows = _run_on_ray(ray, address, num_cpus, files, model, device, sentence_vectors == "pooled", out)
+        report.timings["ray_s"] = time.perf_counter() - t0
+        _write(rows, folders, out, model, sentence_vectors, report)
+    return report
+
+
+def _run_on_ray(ray, address, num_cpus, files, model, device, pooled, out) -> list[dict]:
     started = _connect(ray, address, num_cpus)
     try:
-        rows = _run_pipeline(ray, files, model, device, sentence_vectors == "pooled")
+        return _run_pipeline(ray, files, model, device, pooled)
     except ray.exceptions.RayError as exc:
         raise RuntimeError(f"the Ray build failed ({_root_cause(exc)}); {out} is as it was") from None
     finally:
         if started:
             ray.shutdown()
-    report.timings["ray_s"] = time.perf_counter() - t0
+
+
+def _write(rows: list[dict], folders, out: Path, model: str, sentence_vectors: str, report: BuildReport) -> None:
+    """Gather the rows in file order into one index, as the plain build writes it."""
     t0 = time.perf_counter()
     documents, parts, vectors = [], [], []
     for row in sorted(rows, key=lambda r: r["order"]):
@@ -87,7 +98,6 @@ def build_on_ray(
     settings = build_manifest(model, contents, folders) | {"sentence_vectors": sentence_vectors}
     write_index(contents, [t for doc_texts in texts for t in doc_texts], out, settings | {"built_on": "ray"})
     report.timings["write_s"] = time.perf_counter() - t0
-    return report
 
 
 def _import_ray():

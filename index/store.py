@@ -158,6 +158,10 @@ def locked(path: Path):
             yield
         finally:
             _HELD.discard(path.resolve())
+            if not (path / MANIFEST).exists():  # a first build that failed leaves no folder behind
+                (path / LOCK).unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    path.rmdir()
 
 
 def _live_generation(path: Path) -> str | None:
