@@ -99,6 +99,8 @@ def highlighted_html(text: str, kind: str, terms: tuple[str, ...], script: str) 
 def citation_html(q: Quote, script: str) -> str:
     """The line under a quote: title, place, section, file and character offsets into the original."""
     parts = [f"《{escape(convert(q.title, script))}》"]
+    if q.superseded:
+        parts.append(f"<b>{escape(convert('旧版', script))}（{escape(q.version)}）</b>")
     parts += [escape(convert(x, script)) for x in (q.place, q.section) if x]
     parts.append(f"<code>{escape(q.source)}</code> 第 {q.start}–{q.end} 字")
     return '<div class="mq-cite">—— ' + " · ".join(parts) + "</div>"

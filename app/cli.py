@@ -148,7 +148,10 @@ def render(answer) -> str:
         lines.append("答案（原文引用）：")
         for n, q in enumerate(answer.sentences, start=1):
             lines.append(f"{n}. {_oneline(q.text)}")
-            lines.append(f"   —— 《{q.title}》{' · ' + q.section if q.section else ''}  [{q.source} {q.start}–{q.end}]")
+            old = f"（旧版，{q.version}）" if q.superseded else ""
+            lines.append(
+                f"   —— 《{q.title}》{old}{' · ' + q.section if q.section else ''}  [{q.source} {q.start}–{q.end}]"
+            )
     else:
         lines.append("未在文档中找到答案。")
     lines.append("")

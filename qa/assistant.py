@@ -18,6 +18,7 @@ from qa.question import check, parse
 from qa.read import Reader
 from qa.retrieve import Retriever
 from qa.types import Answer, Quote
+from qa.versions import Versions
 
 DEFAULT_CORPUS = Path(str(resources.files("qa") / "data" / "corpus"))
 PASSAGES = 5
@@ -161,24 +162,26 @@ class Assistant:
             question=text,
             resolved=question.norm,
             answered=bool(chosen),
-            sentences=[_sentence_quote(index, x.sentence, x.score) for x in chosen],
-            passages=[_passage_quote(index, h) for h in hits[: self.passages]],
+            sentences=[_sentence_quote(index, retriever.versions, x.sentence, x.score) for x in chosen],
+            passages=[_passage_quote(index, retriever.versions, h) for h in hits[: self.passages]],
             kind=question.kind,
             timings=timings,
         )
 
 
-def _quote(index: Index, doc: int, start: int, end: int, section: str, score: float) -> Quote:
+def _quote(index: Index, versions: Versions, doc: int, start: int, end: int, section: str, score: float) -> Quote:
     d = index.catalog[doc]
     text = index.text(doc, start, end)
-    return Quote(text, d.source, d.title, d.place, section, start, end, round(score, 4))
+    return Quote(
+        text, d.source, d.title, d.place, section, start, end, round(score, 4), d.version, versions.superseded(doc)
+    )
 
 
-def _sentence_quote(index: Index, s: int, score: float) -> Quote:
+def _sentence_quote(index: Index, versions: Versions, s: int, score: float) -> Quote:
     sentence = index.sentences[s]
-    return _quote(index, sentence.doc, sentence.start, sentence.end, sentence.section, score)
+    return _quote(index, versions, sentence.doc, sentence.start, sentence.end, sentence.section, score)
 
 
-def _passage_quote(index: Index, hit: Hit) -> Quote:
+def _passage_quote(index: Index, versions: Versions, hit: Hit) -> Quote:
     p = index.passages[hit.item]
-    return _quote(index, p.doc, p.start, p.end, p.section, hit.score)
+    return _quote(index, versions, p.doc, p.start, p.end, p.section, hit.score)

@@ -9,6 +9,7 @@ from index.store import Index
 from index.types import Hit
 from qa import fusion
 from qa.question import Question
+from qa.versions import Versions
 
 FUSIONS = ("convex", "rrf", "dense", "bm25")
 TITLE_CLUE = 4  # characters of a title that, unique to one document, name it (公共服务业发展)
@@ -30,6 +31,7 @@ class Retriever:
         self._by_name: dict[str, list[int]] = {}
         for d, info in enumerate(index.catalog):
             self._by_name.setdefault(info.name, []).append(d)
+        self.versions = Versions(index.catalog)
         self._clues: dict[str, set[str]] = {}  # every TITLE_CLUE characters of a title → the titles holding them
         for name in self._by_name:
             for i in range(len(name) - TITLE_CLUE + 1):
@@ -52,11 +54,16 @@ class Retriever:
             return []
         terms = self.index.term_ids(list(question.terms)) if self.fusion != "dense" else []
         ids = self._candidates(query_vector, terms, allowed, max(CANDIDATES, k))
+        hidden = self.index.passage_range(self.versions.hidden(question))
+        if len(hidden):  # superseded versions the question does not ask for
+            ids = ids[~np.isin(ids, hidden)]
         named_ids = self.index.passage_range(named) if named else np.zeros(0, dtype=np.int64)
         if len(named_ids):  # a named document's best passages compete even where the library drowns them
             if allowed is not None:
                 named_ids = np.intersect1d(named_ids, allowed)
             ids = np.union1d(ids, self._candidates(query_vector, terms, named_ids, max(CANDIDATES, k)))
+            if len(hidden):
+                ids = ids[~np.isin(ids, hidden)]
         if not len(ids):
             return []
         scores = self._fuse(query_vector, terms, ids)
@@ -98,13 +105,19 @@ class Retriever:
         """
         by_place = [d for d, p in enumerate(self._doc_places) if p and p in question.places]
         if by_place:
-            return by_place
+            return self._current(question, by_place)
         named: set[str] = set()
         for i in range(len(question.norm) - TITLE_CLUE + 1):
             owners = self._clues.get(question.norm[i : i + TITLE_CLUE], ())
             if len(owners) == 1:
                 named |= owners
-        return sorted(d for name in named for d in self._by_name[name])
+        return self._current(question, sorted(d for name in named for d in self._by_name[name]))
+
+    def _current(self, question: Question, docs: list[int]) -> list[int]:
+        """`docs` less the versions the question is not about: an old one it asks for replaces its successor."""
+        asked = [d for d in docs if self.versions.superseded(d) and self.versions.asked_for(question, d)]
+        dropped = set(self.versions.hidden(question)) | {self.versions.newer[d] for d in asked}
+        return [d for d in docs if d not in dropped]
 
     def _allowed(self, place: str | None, source: str | None) -> np.ndarray | None:
         """Passage ids of the documents the filters allow, or None when nothing is filtered."""

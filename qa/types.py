@@ -17,6 +17,8 @@ class Quote:
     start: int
     end: int
     score: float
+    version: str = ""  # the document's version date, "" when it has none
+    superseded: bool = False  # a newer version of the same regulation is in the index (旧版)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,75 @@
+"""Versions of one regulation: the newest answers, an older one only when asked for, and says it is 旧版."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.cli import main, render
+from index.embed import Encoder, cache_root
+from qa.assistant import Assistant, build_folder
+
+RULE = "上海市住宅物业管理规定"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def versions(tmp_path_factory) -> Assistant:
+    """Two versions of one regulation and another law, indexed with the real model (the reader's confidence
+    needs real meaning scores)."""
+    tmp_path = tmp_path_factory.mktemp("versions")
+    encoder = Encoder(cache_root=cache_root())
+    folder = tmp_path / "laws" / "上海"
+    folder.mkdir(parents=True)
+    for date, n in (("2010-12-23", "五"), ("2020-12-30", "七")):
+        (folder / f"{RULE}({date}).md").write_text(
+            f"# {RULE}\n\n## 第三章 业主委员会\n\n第二十条 业主委员会由{n}至十五名委员组成。\n", encoding="utf-8"
+        )
+    (folder / "上海市养老服务条例.md").write_text(
+        "# 上海市养老服务条例\n\n第五条 养老服务补贴每月五百元。\n", encoding="utf-8"
+    )
+    build_folder([tmp_path / "laws"], tmp_path / "idx", encoder, progress=False)
+    return Assistant(tmp_path / "idx", encoder=encoder, progress=False)
+
+
+@pytest.mark.parametrize(
+    ("question", "version", "superseded"),
+    [
+        (f"{RULE}规定业主委员会由几名委员组成?", "2020-12-30", False),
+        ("上海的业主委员会由几名委员组成?", "2020-12-30", False),
+        (f"2010年的{RULE}规定业主委员会由几名委员组成?", "2010-12-23", True),
+        (f"旧版{RULE}规定业主委员会由几名委员组成?", "2010-12-23", True),
+        (f"2020年修订的{RULE}规定业主委员会由几名委员组成?", "2020-12-30", False),
+    ],
+    ids=["title", "place", "old-year", "old-rule", "new-year"],
+)
+def test_the_version_asked_for_answers(versions: Assistant, question: str, version: str, superseded: bool) -> None:
+    answer = versions.answer(question)
+    assert answer.answered
+    first = answer.sentences[0]
+    assert (first.version, first.superseded) == (version, superseded)
+    assert ("五至十五名" if superseded else "七至十五名") in first.text
+    assert all(q.superseded == superseded for q in answer.sentences if q.title == RULE)
+
+
+def test_a_quote_from_an_old_version_says_so(versions: Assistant) -> None:
+    answer = versions.answer(f"2010年的{RULE}规定业主委员会由几名委员组成?")
+    assert "（旧版，2010-12-23）" in render(answer)
+    data = answer.to_json()["sentences"][0]
+    assert data["version"] == "2010-12-23" and data["superseded"] is True
+    current = versions.answer(f"{RULE}规定业主委员会由几名委员组成?")
+    assert "旧版" not in render(current) and current.to_json()["sentences"][0]["superseded"] is False
+
+
+def test_documents_without_versions_are_untouched(versions: Assistant) -> None:
+    answer = versions.answer("上海养老服务补贴每月多少钱?")
+    assert answer.answered and answer.sentences[0].title == "上海市养老服务条例"
+    assert answer.sentences[0].version == "" and not answer.sentences[0].superseded
+
+
+def test_cli_json_carries_version_fields(versions: Assistant, capsys, monkeypatch) -> None:
+    monkeypatch.setattr("app.cli._assistant", lambda args: versions)
+    assert main(["ask", f"旧版{RULE}业主委员会由几名委员组成?", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {"version", "superseded"} <= set(data["sentences"][0]) and data["sentences"][0]["superseded"] is True
