@@ -14,7 +14,8 @@ from index.tokenize import tokenize
 from index.types import Hit
 from qa.question import Question
 
-_NUMBER = re.compile(r"\d|[一二三四五六七八九十两][一二三四五六七八九十两百千万]*(?:个|万|亿|元|人|名|项|家|所|张|倍|成|日|天|年|岁|次)")
+_COUNTER = "个|万|亿|元|人|名|项|家|所|张|倍|成|日|天|年|岁|次"  # a Chinese numeral followed by one is a figure
+_NUMBER = re.compile(rf"\d|[一二三四五六七八九十两][一二三四五六七八九十两百千万]*(?:{_COUNTER})")
 _PLACEHOLDER = re.compile(r"(?<![a-z])x+(?![a-z])")
 _DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|\d{1,2}\s*日|二〇|年底|年末|年初|十[三四五]五")
 _LIST = re.compile(r"[、；;]")
