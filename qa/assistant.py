@@ -13,9 +13,10 @@ from index.e5model import DEFAULT_MODEL_NAME
 from index.embed import Encoder, cache_root
 from index.store import Index, StoreError, commit_stamp
 from index.types import Hit
+from qa.articles import article_passage, article_sentences, asked_article
 from qa.conversation import resolve
 from qa.question import check, parse
-from qa.read import Reader
+from qa.read import Reader, Scored
 from qa.retrieve import Retriever
 from qa.types import Answer, Quote
 from qa.versions import Versions
@@ -154,8 +155,12 @@ class Assistant:
         named = retriever.named_documents(question)
         hits = retriever.retrieve(question, vector, max(self.passages, 10), named, place=place, source=source)
         t2 = time.perf_counter()
-        scored = reader.read(question, vector, hits[: self.passages], named)
-        chosen = reader.answers(question, scored)
+        article = asked_article(question.norm)
+        titled = retriever.titled_documents(question) if article is not None else []
+        if titled:  # "…条例第二十条规定了什么": that article answers, whatever its wording
+            chosen, hits = _article(index, titled, article, hits)
+        else:
+            chosen = reader.answers(question, reader.read(question, vector, hits[: self.passages], named))
         t3 = time.perf_counter()
         timings = {"encode_ms": (t1 - t0) * 1e3, "retrieve_ms": (t2 - t1) * 1e3, "read_ms": (t3 - t2) * 1e3}
         return Answer(
@@ -167,6 +172,17 @@ class Assistant:
             kind=question.kind,
             timings=timings,
         )
+
+
+def _article(index: Index, docs: list[int], article: int, hits: list[Hit]) -> tuple[list[Scored], list[Hit]]:
+    """The article's sentences (none when the named documents have no such article), its passage first."""
+    for doc in docs:
+        sentences = article_sentences(index, doc, article)
+        if sentences:
+            p = article_passage(index, doc, sentences[0])
+            top = max([h.score for h in hits] + [1.0])
+            return [Scored(s, 1.0, 1.0, 1.0) for s in sentences], [Hit(p, top)] + [h for h in hits if h.item != p]
+    return [], hits
 
 
 def _quote(index: Index, versions: Versions, doc: int, start: int, end: int, section: str, score: float) -> Quote:

@@ -104,8 +104,10 @@ class Retriever:
         documents sharing one title (versions of one regulation) are named together.
         """
         by_place = [d for d, p in enumerate(self._doc_places) if p and p in question.places]
-        if by_place:
-            return self._current(question, by_place)
+        return self._current(question, by_place) if by_place else self.titled_documents(question)
+
+    def titled_documents(self, question: Question) -> list[int]:
+        """Documents the question names by a part of their title that no other title shares."""
         named: set[str] = set()
         for i in range(len(question.norm) - TITLE_CLUE + 1):
             owners = self._clues.get(question.norm[i : i + TITLE_CLUE], ())

@@ -1,4 +1,5 @@
-"""Versions of one regulation: the newest answers, an older one only when asked for, and says it is 旧版."""
+"""Versions of one regulation (the newest answers, an older one only when asked for, and says it is 旧版), and
+article lookups (第二十条 / 第20条 answered by that article)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from app.cli import main, render
 from index.embed import Encoder, cache_root
+from qa.articles import number
 from qa.assistant import Assistant, build_folder
 
 RULE = "上海市住宅物业管理规定"
@@ -24,7 +26,10 @@ def versions(tmp_path_factory) -> Assistant:
     folder.mkdir(parents=True)
     for date, n in (("2010-12-23", "五"), ("2020-12-30", "七")):
         (folder / f"{RULE}({date}).md").write_text(
-            f"# {RULE}\n\n## 第三章 业主委员会\n\n第二十条 业主委员会由{n}至十五名委员组成。\n", encoding="utf-8"
+            f"# {RULE}\n\n## 第三章 业主委员会\n\n第十九条 业主大会应当选举业主委员会。\n\n"
+            f"第二十条 业主委员会由{n}至十五名委员组成。\n\n委员应当是物业管理区域内的业主。\n\n"
+            "第二十一条 业主委员会每届任期五年。\n",
+            encoding="utf-8",
         )
     (folder / "上海市养老服务条例.md").write_text(
         "# 上海市养老服务条例\n\n第五条 养老服务补贴每月五百元。\n", encoding="utf-8"
@@ -73,3 +78,36 @@ def test_cli_json_carries_version_fields(versions: Assistant, capsys, monkeypatc
     assert main(["ask", f"旧版{RULE}业主委员会由几名委员组成?", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert {"version", "superseded"} <= set(data["sentences"][0]) and data["sentences"][0]["superseded"] is True
+
+
+@pytest.mark.parametrize(
+    ("question", "first", "superseded"),
+    [
+        (f"{RULE}第二十条规定了什么?", "第二十条 业主委员会由七至十五名委员组成。", False),
+        (f"{RULE}第20条的内容是什么", "第二十条 业主委员会由七至十五名委员组成。", False),
+        (f"2010年的{RULE}第二十条规定了什么?", "第二十条 业主委员会由五至十五名委员组成。", True),
+        (f"{RULE}第二十一条", "第二十一条 业主委员会每届任期五年。", False),
+    ],
+    ids=["chinese-numeral", "digits", "old-version", "next-article"],
+)
+def test_an_article_named_is_answered_by_that_article(versions: Assistant, question, first, superseded) -> None:
+    answer = versions.answer(question)
+    assert answer.answered and answer.sentences[0].text == first
+    assert answer.sentences[0].superseded is superseded
+    assert not any(q.text.startswith(("第十九条", "第二十一条")) for q in answer.sentences[1:])
+    if "二十条" in first:  # the article's second paragraph belongs to it
+        assert [q.text for q in answer.sentences[1:]] == ["委员应当是物业管理区域内的业主。"]
+    assert answer.passages[0].start <= answer.sentences[0].start < answer.passages[0].end
+
+
+def test_an_article_the_regulation_lacks_is_not_answered(versions: Assistant) -> None:
+    assert not versions.answer(f"{RULE}第九十九条规定了什么?").answered
+
+
+@pytest.mark.parametrize(
+    ("numeral", "value"),
+    [("13", 13), ("十三", 13), ("十", 10), ("二十", 20), ("二十一", 21), ("一百零五", 105), ("一百二十三", 123),
+     ("两百", 200), ("第", None)],
+)  # fmt: skip
+def test_article_numbers(numeral: str, value: int | None) -> None:
+    assert number(numeral) == value
