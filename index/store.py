@@ -44,6 +44,7 @@ FORMAT_VERSION = 6
 MANIFEST = "manifest.json"
 DATABASE = "index.sqlite"
 LOCK = ".lock"
+LEGACY_FILES = ("index.sqlite", "passage_vectors.npy", "sentence_vectors.npy", "passages.faiss", "bm25")
 GENERATION = re.compile(r"g(\d{6})")
 _HELD: set[Path] = set()  # index folders whose write lock this process holds
 EXACT_LIMIT = 20_000  # passages; a larger corpus gets an approximate (HNSW) index
@@ -118,6 +119,12 @@ def write(contents: Contents, out: Path, manifest: dict) -> None:
         _commit(out, manifest)
         # the generation just replaced stays for questions still being answered from it
         _remove_generations(out, keep={previous, generation.name})
+        for name in LEGACY_FILES:  # an index of format ≤ 5 kept its files beside the manifest
+            legacy = out / name
+            if legacy.is_dir():
+                shutil.rmtree(legacy, ignore_errors=True)
+            else:
+                legacy.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -115,3 +115,18 @@ def test_with_documents_embeds_only_new_files(tiny_assistant, tmp_path: Path, fa
     assert report.indexed == ["added.txt"] and len(other.index.documents) == 6
     assert all("杭州" in t or "图书馆" in t for t in seen)
     assert len(tiny_assistant.index.documents) == 5
+
+
+def test_rebuilding_an_old_format_index_in_place_removes_its_files(tiny_folder: Path, tmp_path: Path, fake_encoder):
+    idx = tmp_path / "idx"
+    idx.mkdir()
+    (idx / "manifest.json").write_text(json.dumps({"format_version": 5}))
+    for name in ("index.sqlite", "passage_vectors.npy", "sentence_vectors.npy", "passages.faiss"):
+        (idx / name).write_bytes(b"old")
+    (idx / "bm25").mkdir()
+    (idx / "bm25" / "data.csc.index.npy").write_bytes(b"old")
+    with pytest.raises(StoreError, match="format_version=5"):
+        Index(idx, fake_encoder)
+    _build(tiny_folder, idx, fake_encoder)
+    assert sorted(p.name for p in idx.iterdir()) == [".lock", "g000001", "manifest.json"]
+    assert len(Index(idx, fake_encoder).catalog) == 5
