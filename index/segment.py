@@ -31,6 +31,9 @@ _BOILERPLATE = (
     "上一篇", "下一篇", "分享到", "扫一扫", "责任编辑", "学术资源", "请在", "下载服务",
 )  # fmt: skip
 MAX_HEADING = 40
+_NUMERAL = "[零〇一二三四五六七八九十百千两\\d]+"
+_LAW_PART = re.compile(rf"^#*\s*第{_NUMERAL}(章|节)(?:\s|$)")  # a chapter or section heading of a law
+_ARTICLE = re.compile(rf"^第{_NUMERAL}条")
 
 
 @dataclass(frozen=True)
@@ -132,14 +135,22 @@ def _label_split(clean: str, a: int, b: int) -> list[tuple[int, int]]:
 
 
 class _Sections:
-    """The outline path above the current sentence."""
+    """The outline path above the current sentence; in a law, its 章 / 节 / 条 (第三章 业主委员会 / 第二十条)."""
 
     def __init__(self) -> None:
         self.stack: list[tuple[int, str]] = []
+        self.law = False  # once a 第X章/节/条 is seen, list items (（一）…；) inside articles are not sections
 
     def update(self, sentence: str) -> None:
+        part, article = _LAW_PART.match(sentence), _ARTICLE.match(sentence)
+        if part or article:
+            self.law = True
+            level = 3 if article else 1 if part.group(1) == "章" else 2
+            title = article.group(0) if article else " ".join(sentence.lstrip("#").split())
+            self.stack = [s for s in self.stack if s[0] < level] + [(level, title)]
+            return
         level = heading_level(sentence)
-        if level:
+        if level and not self.law:
             self.stack = [s for s in self.stack if s[0] < level] + [(level, sentence.rstrip("。:："))]
 
     def __str__(self) -> str:

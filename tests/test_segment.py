@@ -83,3 +83,15 @@ def test_corpus_pages_and_wraps_are_joined() -> None:
     assert any("基本公共服务制度更加规范完善" in c for c in cleans)
     assert any("组建幼教集团,纠正学前教育小学化现象" in c for c in cleans)
     assert not any("随便看" in c or "会员分享" in c for c in cleans)
+
+
+def test_a_law_keeps_chapter_section_and_article_as_its_section_path() -> None:
+    text = (
+        "# 某市物业管理条例\n\n## 第一章  总则\n\n第一条 为了规范物业管理，制定本条例。\n\n"
+        "## 第二章 业主委员会\n\n### 第一节 组成\n\n第二十条 业主委员会履行下列职责：\n\n"
+        "（一）召集业主大会会议；\n\n（二）签订物业服务合同。\n\n第21条 业主委员会每届任期五年。\n"
+    )
+    sections = {s.clean: s.section for s in split_sentences(text)}
+    assert sections["第一条 为了规范物业管理，制定本条例。"] == "第一章 总则 / 第一条"
+    assert sections["（一）召集业主大会会议；"] == "第二章 业主委员会 / 第一节 组成 / 第二十条"
+    assert sections["第21条 业主委员会每届任期五年。"] == "第二章 业主委员会 / 第一节 组成 / 第21条"

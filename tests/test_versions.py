@@ -98,6 +98,7 @@ def test_an_article_named_is_answered_by_that_article(versions: Assistant, quest
     if "二十条" in first:  # the article's second paragraph belongs to it
         assert [q.text for q in answer.sentences[1:]] == ["委员应当是物业管理区域内的业主。"]
     assert answer.passages[0].start <= answer.sentences[0].start < answer.passages[0].end
+    assert answer.sentences[0].section == "第三章 业主委员会 / " + first.split(" ")[0]  # cited by its article
 
 
 def test_an_article_the_regulation_lacks_is_not_answered(versions: Assistant) -> None:
