@@ -108,6 +108,21 @@ PLACES = [
 ]
 
 
+# The province of each city in PLACES: a question about a province also finds its cities' rules (ranked after).
+PROVINCE_OF = {
+    city: province
+    for province, cities in {
+        "河北": "石家庄 唐山", "山西": "太原", "辽宁": "沈阳 大连", "吉林": "长春 延边 四平 通化 白山 松原 白城 辽源 吉林市",
+        "黑龙江": "哈尔滨", "江苏": "南京 苏州 无锡 常州 徐州", "浙江": "杭州 宁波 温州", "安徽": "合肥",
+        "福建": "福州 厦门", "江西": "南昌", "山东": "济南 青岛 烟台", "河南": "郑州 洛阳", "湖北": "武汉",
+        "湖南": "长沙", "广东": "广州 深圳 佛山 东莞 珠海", "海南": "海口", "四川": "成都", "贵州": "贵阳",
+        "云南": "昆明", "陕西": "西安", "甘肃": "兰州", "青海": "西宁", "内蒙古": "呼和浩特", "广西": "南宁",
+        "西藏": "拉萨", "宁夏": "银川", "新疆": "乌鲁木齐", "台湾": "台北 高雄",
+    }.items()
+    for city in cities.split()
+}  # fmt: skip
+
+
 class IngestError(Exception):
     """A file that cannot be read as a document; the message says why."""
 

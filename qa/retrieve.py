@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from index.ingest import PROVINCE_OF
 from index.normalize import normalize
 from index.store import Index
 from index.types import Hit
@@ -68,7 +69,16 @@ class Retriever:
             return []
         scores = self._fuse(query_vector, terms, ids)
         if len(named_ids):  # a question that names a place or a document is about those documents: prefer them
-            scores = scores + self.name_boost * (scores.max() - scores.min()) * np.isin(ids, named_ids)
+            # a province's own rules before its cities' (named too, for a question about the province)
+            cities = self.index.passage_range(
+                [
+                    d
+                    for d in named
+                    if in_province(self._doc_places[d], question) and self._doc_places[d] not in question.places
+                ]
+            )
+            boost = np.isin(ids, named_ids) * (1.0 - 0.5 * np.isin(ids, cities))
+            scores = scores + self.name_boost * (scores.max() - scores.min()) * boost
         top = np.argsort(-scores, kind="stable")[:k]
         return [Hit(int(ids[i]), float(scores[i])) for i in top]
 
@@ -103,7 +113,9 @@ class Retriever:
         A title counts with its subtitle (`——市发改委调研报告`), which is how people refer to a report;
         documents sharing one title (versions of one regulation) are named together.
         """
-        by_place = [d for d, p in enumerate(self._doc_places) if p and p in question.places]
+        by_place = [
+            d for d, p in enumerate(self._doc_places) if p and (p in question.places or in_province(p, question))
+        ]
         return self._current(question, by_place) if by_place else self.titled_documents(question)
 
     def titled_documents(self, question: Question) -> list[int]:
@@ -131,3 +143,8 @@ class Retriever:
         if source is not None:
             docs = [d for d in docs if self._doc_sources[d] == source]
         return self.index.passage_range(list(docs))
+
+
+def in_province(place: str, question: Question) -> bool:
+    """Whether `place` is a city of a province the question names (济南 for a question about 山东)."""
+    return PROVINCE_OF.get(place) in question.places

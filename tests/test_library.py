@@ -174,3 +174,20 @@ def test_sentence_vectors_mode_is_recorded(tiny_folder: Path, tmp_path: Path, fa
     assert Index(tmp_path / "pooled", fake_encoder).manifest["sentence_vectors"] == "pooled"
     with pytest.raises(StoreError, match="own or pooled"):
         build_folder(tiny_folder, tmp_path / "x", fake_encoder, progress=False, sentence_vectors="fast")
+
+
+def test_a_province_question_finds_its_cities_rules_after_its_own(tmp_path: Path, fake_encoder) -> None:
+    folder = tmp_path / "laws"
+    folder.mkdir()
+    rules = {
+        "山东省物业管理条例.md": "# 山东省物业管理条例\n\n第十条 业主委员会由五至十一名委员组成。\n",
+        "青岛市物业管理条例.md": "# 青岛市物业管理条例\n\n第十条 业主委员会由五至九名委员组成。\n",
+        "杭州市物业管理条例.md": "# 杭州市物业管理条例\n\n第十条 业主委员会由五至十五名委员组成。\n",
+    }
+    for name, text in rules.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    build_folder(folder, tmp_path / "idx", fake_encoder, progress=False)
+    assistant = Assistant(tmp_path / "idx", encoder=fake_encoder, progress=False)
+    places = [p.place for p in assistant.answer("山东的业主委员会由几名委员组成?").passages]
+    assert places[:2] == ["山东", "青岛"] and ("杭州" not in places or places.index("杭州") > places.index("青岛"))
+    assert [p.place for p in assistant.answer("青岛的业主委员会由几名委员组成?").passages][0] == "青岛"
