@@ -34,6 +34,7 @@ MAX_HEADING = 40
 _NUMERAL = "[零〇一二三四五六七八九十百千两\\d]+"
 _LAW_PART = re.compile(rf"^#*\s*第{_NUMERAL}(章|节)(?:\s|$)")  # a chapter or section heading of a law
 _ARTICLE = re.compile(rf"^第{_NUMERAL}条")
+_MARKUP_COMMENT = re.compile(r"^\s*<!--.*-->\s*$")  # `<!-- INFO END -->` closes every law file's header
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def _segments(text: str) -> list[list[tuple[int, int]]]:
     after_boilerplate = False
     for start, end in _lines(text):
         line = text[start:end]
-        if not line or is_boilerplate(line):
+        if not line or is_boilerplate(line) or _MARKUP_COMMENT.match(line):
             prev_open, after_boilerplate = False, bool(line)
             continue
         marker = _PAGE_MARKER.match(line)
@@ -144,7 +145,8 @@ class _Sections:
     def update(self, sentence: str) -> None:
         part, article = _LAW_PART.match(sentence), _ARTICLE.match(sentence)
         if part or article:
-            self.law = True
+            if not self.law:  # the title and enactment lines above a law's first article are not its sections
+                self.stack, self.law = [], True
             level = 3 if article else 1 if part.group(1) == "章" else 2
             title = article.group(0) if article else " ".join(sentence.lstrip("#").split())
             self.stack = [s for s in self.stack if s[0] < level] + [(level, title)]

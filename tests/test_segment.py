@@ -95,3 +95,12 @@ def test_a_law_keeps_chapter_section_and_article_as_its_section_path() -> None:
     assert sections["第一条 为了规范物业管理，制定本条例。"] == "第一章 总则 / 第一条"
     assert sections["（一）召集业主大会会议；"] == "第二章 业主委员会 / 第一节 组成 / 第二十条"
     assert sections["第21条 业主委员会每届任期五年。"] == "第二章 业主委员会 / 第一节 组成 / 第21条"
+
+
+def test_markup_comments_are_neither_sentences_nor_sections() -> None:
+    text = "# 某市水资源管理规定\n\n2017年11月23日通过\n\n<!-- INFO END -->\n\n第一条 为了保护水资源，制定本规定。\n"
+    spans = split_sentences(text)
+    assert not any("INFO" in s.clean for s in spans)
+    assert (
+        spans[-1].section == "第一条" and text[spans[-1].start : spans[-1].end] == "第一条 为了保护水资源，制定本规定。"
+    )
