@@ -143,16 +143,18 @@ def write_index(contents: store.Contents, texts: list[str], out: Path, manifest:
 
 
 def _reusable(documents: list[Document], reuse: store.Index | None) -> dict[int, int]:
-    """Position of each document `reuse` holds unchanged → its id there."""
+    """Position of each document `reuse` holds unchanged → its id there (the same file bytes, else the same text)."""
     if reuse is None:
         return {}
     found = {d: reuse.by_source(doc.source) for d, doc in enumerate(documents)}
-    return {
-        d: old
-        for d, old in found.items()
-        if old is not None and reuse.catalog[old].chars == len(documents[d].text)
-        and reuse.documents[old].text == documents[d].text
-    }  # fmt: skip
+    return {d: old for d, old in found.items() if old is not None and _unchanged(reuse, old, documents[d])}
+
+
+def _unchanged(reuse: store.Index, old: int, doc: Document) -> bool:
+    info = reuse.catalog[old]
+    if info.chars != len(doc.text):
+        return False
+    return (bool(doc.digest) and info.digest == doc.digest) or reuse.documents[old].text == doc.text
 
 
 def _segment(documents: list[Document], progress: bool, reuse: store.Index | None, reused: dict[int, int]):

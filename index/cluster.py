@@ -193,29 +193,19 @@ class _Embedder:
 
     def __call__(self, batch):
         loaded = [pickle.loads(p) if p else None for p in batch["payload"]]
-        texts, spans = [], []
-        for item in loaded:
-            if item is not None:
-                doc_texts, doc_spans = _passage_texts(*item)
-                texts += doc_texts
-                spans += doc_spans
-        distinct = list(dict.fromkeys(texts))
-        where = {t: i for i, t in enumerate(texts)}
-        known = (
-            embed_passages(self.encoder, distinct, [spans[where[t]] for t in distinct], self.pooled) if distinct else {}
-        )
+        texts = [_passage_texts(*item) if item is not None else ([], []) for item in loaded]
+        spans = {t: span for doc_texts, doc_spans in texts for t, span in zip(doc_texts, doc_spans)}
+        known = embed_passages(self.encoder, list(spans), list(spans.values()), self.pooled) if spans else {}
         payloads = []
-        for item in loaded:
+        for item, (doc_texts, _) in zip(loaded, texts):
             if item is None:
                 payloads.append(b"")
                 continue
-            document, (sentences, norms, tokens, passages, headers) = item
-            doc_texts, _ = _passage_texts(document, (sentences, norms, tokens, passages, headers))
-            dim = self.encoder.dim
-            passage_vectors = np.zeros((len(passages), dim), dtype=np.float32)
-            sentence_vectors = np.zeros((len(sentences), dim), dtype=np.float32)
+            document, segmented = item
+            sentences, _, _, passages, _ = segmented
+            passage_vectors = np.zeros((len(passages), self.encoder.dim), dtype=np.float32)
+            sentence_vectors = np.zeros((len(sentences), self.encoder.dim), dtype=np.float32)
             place_vectors(passages, doc_texts, known, range(len(passages)), passage_vectors, sentence_vectors)
-            segmented = (sentences, norms, tokens, passages, headers)
             payloads.append(pickle.dumps((document, segmented, passage_vectors, sentence_vectors)))
         batch = batch.drop(columns=["payload"])
         batch["payload"] = payloads

@@ -33,7 +33,7 @@ _BOILERPLATE = (
 MAX_HEADING = 40
 _NUMERAL = "[零〇一二三四五六七八九十百千两\\d]+"
 _LAW_PART = re.compile(rf"^#*\s*第{_NUMERAL}(章|节)(?:\s|$)")  # a chapter or section heading of a law
-_ARTICLE = re.compile(rf"^第{_NUMERAL}条")
+ARTICLE = re.compile(rf"第({_NUMERAL})条")  # an article of a law: 第二十条, 第20条
 _MARKUP_COMMENT = re.compile(r"^\s*<!--.*-->\s*$")  # `<!-- INFO END -->` closes every law file's header
 
 
@@ -143,7 +143,7 @@ class _Sections:
         self.law = False  # once a 第X章/节/条 is seen, list items (（一）…；) inside articles are not sections
 
     def update(self, sentence: str) -> None:
-        part, article = _LAW_PART.match(sentence), _ARTICLE.match(sentence)
+        part, article = _LAW_PART.match(sentence), ARTICLE.match(sentence)
         if part or article:
             if not self.law:  # the title and enactment lines above a law's first article are not its sections
                 self.stack, self.law = [], True

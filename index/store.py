@@ -138,14 +138,7 @@ def locked(path: Path):
         yield
         return
     path.mkdir(parents=True, exist_ok=True)
-    ours = (LOCK, MANIFEST)
-    if (
-        any(
-            not (p.name in ours or GENERATION.fullmatch(p.name) or p.name.startswith(f".{MANIFEST}."))
-            for p in path.iterdir()
-        )
-        and not (path / MANIFEST).exists()
-    ):
+    if not (path / MANIFEST).exists() and not all(_ours(p.name) for p in path.iterdir()):
         raise StoreError(f"{path} exists and is not an index; choose another --out")
     with open(path / LOCK, "a+") as handle:
         try:
@@ -169,6 +162,11 @@ def locked(path: Path):
                 (path / LOCK).unlink(missing_ok=True)
                 with contextlib.suppress(OSError):
                     path.rmdir()
+
+
+def _ours(name: str) -> bool:
+    """A name this store writes in an index folder (what a killed first build may have left)."""
+    return name in (LOCK, MANIFEST) or bool(GENERATION.fullmatch(name)) or name.startswith(f".{MANIFEST}.")
 
 
 def _live_generation(path: Path) -> str | None:
@@ -349,7 +347,6 @@ class Index:
         self.encoder = encoder
         self.manifest = _check_manifest(self.path, encoder)
         self.files = live_files(self.path, self.manifest)
-        self.generation = self.files.name
         self._local = threading.local()
         try:
             self.catalog = [DocumentInfo(*row) for row in self._db().execute(_CATALOG)]

@@ -6,12 +6,9 @@ it names gets the article's own sentences, from its first (第二十条 …) to 
 
 from __future__ import annotations
 
-import re
-
-from index.segment import heading_level
+from index.segment import ARTICLE
 from index.store import Index
 
-ARTICLE = re.compile(r"第([零〇一二三四五六七八九十百千两\d]+)条")
 MAX_SENTENCES = 8  # an article's paragraphs quoted at most
 _DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 _UNITS = {"十": 10, "百": 100, "千": 1000}
@@ -39,33 +36,17 @@ def asked_article(question_text: str) -> int | None:
     return number(found.group(1)) if found else None
 
 
-def article_sentences(index: Index, doc: int, article: int) -> list[int]:
-    """Sentence ids of article `article` of document `doc` (empty when the document has no such article)."""
-    info = index.catalog[doc]
-    if not info.passages:
-        return []
-    first = index.passages[info.first_passage].first
-    last = index.passages[info.first_passage + info.passages - 1].last
-    found: list[int] = []
-    for s in range(first, last + 1):
-        clean = index.sentences[s].clean.lstrip()
-        head = ARTICLE.match(clean)
-        if head is not None or (found and heading_level(clean)):
-            if found:
-                break  # the next article (or chapter) begins
-            if number(head.group(1)) == article:
-                found.append(s)
-        elif found:
-            found.append(s)
-        if len(found) >= MAX_SENTENCES:
-            break
-    return found
+def find_article(index: Index, doc: int, article: int) -> tuple[list[int], int | None]:
+    """Sentence ids of article `article` of document `doc` (by the article segmentation put in their section
+    path) and the id of the passage that opens it; ([], None) when the document has no such article."""
+    sentences, _, _, passages, _, sentence_ids, passage_ids = index.document_rows(doc)
+    found = [i for i, s in enumerate(sentences) if _article_of(s.section) == article][:MAX_SENTENCES]
+    if not found:
+        return [], None
+    opening = next(j for j, p in enumerate(passages) if p.first <= found[0] <= p.last)
+    return [sentence_ids[i] for i in found], passage_ids[opening]
 
 
-def article_passage(index: Index, doc: int, sentence: int) -> int:
-    """The first passage of `doc` that holds `sentence`."""
-    info = index.catalog[doc]
-    for p in range(info.first_passage, info.first_passage + info.passages):
-        if index.passages[p].first <= sentence <= index.passages[p].last:
-            return p
-    raise ValueError(f"sentence {sentence} is not in document {doc}")
+def _article_of(section: str) -> int | None:
+    last = ARTICLE.fullmatch(section.rsplit(" / ", 1)[-1])
+    return number(last.group(1)) if last else None

@@ -13,7 +13,7 @@ from index.e5model import DEFAULT_MODEL_NAME
 from index.embed import Encoder, cache_root
 from index.store import Index, StoreError, commit_stamp
 from index.types import Hit
-from qa.articles import article_passage, article_sentences, asked_article
+from qa.articles import asked_article, find_article
 from qa.conversation import resolve
 from qa.question import check, parse
 from qa.read import Reader, Scored
@@ -177,9 +177,8 @@ class Assistant:
 def _article(index: Index, docs: list[int], article: int, hits: list[Hit]) -> tuple[list[Scored], list[Hit]]:
     """The article's sentences (none when the named documents have no such article), its passage first."""
     for doc in docs:
-        sentences = article_sentences(index, doc, article)
+        sentences, p = find_article(index, doc, article)
         if sentences:
-            p = article_passage(index, doc, sentences[0])
             top = max([h.score for h in hits] + [1.0])
             return [Scored(s, 1.0, 1.0, 1.0) for s in sentences], [Hit(p, top)] + [h for h in hits if h.item != p]
     return [], hits

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index.ingest import PLACES
+from index.ingest import PLACES, PROVINCE_OF
 from index.normalize import normalize
 from index.tokenize import cjk_bigrams, tokenize
 
@@ -32,6 +32,11 @@ class Question:
     terms: tuple[str, ...]  # words and character bigrams, for BM25
     kind: str  # amount, date, list or fact
     places: tuple[str, ...]
+
+    def about(self, place: str) -> bool:
+        """Whether a document of `place` is about what the question names: the place, or the province
+        holding that city (济南 for a question about 山东)."""
+        return bool(place) and (place in self.places or PROVINCE_OF.get(place) in self.places)
 
     @property
     def money(self) -> bool:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.ingest import PROVINCE_OF
 from index.normalize import normalize
 from index.segment import heading_level
 from index.store import Index
@@ -94,7 +93,7 @@ class Reader:
         sem = min(max((semantic - 0.7) / 0.25, 0.0), 1.0)  # e5 cosines crowd into 0.7–0.95
         score = w.lexical * lexical + w.semantic * sem + w.kind * self._kind_fit(question, s) + w.passage * passage
         place = self._places[self.index.sentences[s].doc]
-        if question.places and place and place not in question.places and PROVINCE_OF.get(place) not in question.places:
+        if question.places and place and not question.about(place):
             score -= w.wrong_place
         if len(self._norm[s]) < 8 or heading_level(self.index.sentences[s].clean):
             score -= 0.2  # titles, headings and fragments state nothing

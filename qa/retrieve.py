@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from index.ingest import PROVINCE_OF
 from index.normalize import normalize
 from index.store import Index
 from index.types import Hit
@@ -71,11 +70,7 @@ class Retriever:
         if len(named_ids):  # a question that names a place or a document is about those documents: prefer them
             # a province's own rules before its cities' (named too, for a question about the province)
             cities = self.index.passage_range(
-                [
-                    d
-                    for d in named
-                    if in_province(self._doc_places[d], question) and self._doc_places[d] not in question.places
-                ]
+                [d for d in named if question.about(p := self._doc_places[d]) and p not in question.places]
             )
             boost = np.isin(ids, named_ids) * (1.0 - 0.5 * np.isin(ids, cities))
             scores = scores + self.name_boost * (scores.max() - scores.min()) * boost
@@ -113,9 +108,7 @@ class Retriever:
         A title counts with its subtitle (`——市发改委调研报告`), which is how people refer to a report;
         documents sharing one title (versions of one regulation) are named together.
         """
-        by_place = [
-            d for d, p in enumerate(self._doc_places) if p and (p in question.places or in_province(p, question))
-        ]
+        by_place = [d for d, p in enumerate(self._doc_places) if question.about(p)]
         return self._current(question, by_place) if by_place else self.titled_documents(question)
 
     def titled_documents(self, question: Question) -> list[int]:
@@ -129,8 +122,8 @@ class Retriever:
 
     def _current(self, question: Question, docs: list[int]) -> list[int]:
         """`docs` less the versions the question is not about: an old one it asks for replaces its successor."""
-        asked = [d for d in docs if self.versions.superseded(d) and self.versions.asked_for(question, d)]
-        dropped = set(self.versions.hidden(question)) | {self.versions.newer[d] for d in asked}
+        asked = self.versions.asked_for(question)
+        dropped = (set(self.versions.newer) - asked) | {self.versions.newer[d] for d in asked if d in docs}
         return [d for d in docs if d not in dropped]
 
     def _allowed(self, place: str | None, source: str | None) -> np.ndarray | None:
@@ -143,8 +136,3 @@ class Retriever:
         if source is not None:
             docs = [d for d in docs if self._doc_sources[d] == source]
         return self.index.passage_range(list(docs))
-
-
-def in_province(place: str, question: Question) -> bool:
-    """Whether `place` is a city of a province the question names (济南 for a question about 山东)."""
-    return PROVINCE_OF.get(place) in question.places

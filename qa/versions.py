@@ -34,10 +34,17 @@ class Versions:
 
     def hidden(self, question: Question) -> list[int]:
         """The superseded documents this question should not be answered from."""
-        return [d for d in self.newer if not self.asked_for(question, d)]
+        asked = self.asked_for(question)
+        return [d for d in self.newer if d not in asked]
 
-    def asked_for(self, question: Question, doc: int) -> bool:
-        """Whether the question names this old version's year (and not its successor's) or asks for the old rule."""
+    def asked_for(self, question: Question) -> set[int]:
+        """The superseded documents the question asks for: it names their year (and not their successor's)
+        or asks for the old rule."""
+        if not self.newer:
+            return set()
         years = set(YEAR.findall(question.norm))
-        mine, theirs = self._catalog[doc].version[:4], self._catalog[self.newer[doc]].version[:4]
-        return (mine in years and theirs not in years) or (bool(OLD_RULE.search(question.norm)) and not years)
+        old_rule = bool(OLD_RULE.search(question.norm)) and not years
+        return {
+            d for d, current in self.newer.items()
+            if old_rule or (self._catalog[d].version[:4] in years and self._catalog[current].version[:4] not in years)
+        }  # fmt: skip
