@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from index.e5model import DEFAULT_MODEL_NAME
+from qa.evaluate import HALVES
 from qa.retrieve import FUSIONS
 
 _RANKING = (
@@ -30,6 +31,7 @@ BENCHMARK_COLUMNS = (
     ("false-abst", "false_abstention"),
     *_LATENCY,
 )
+ABSTENTION = (("abst-P", "abstention_precision"), ("abst-R", "abstention_recall"))
 OPEN_BOOK_COLUMNS = (*_RANKING, ("ans-in-top5", "answer_in_top5"), ("answered", "answered"), *_LATENCY)
 
 
@@ -37,6 +39,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("benchmark", nargs="?", type=Path, help="benchmark JSONL (default: the shipped one)")
     parser.add_argument("--open-book", type=Path, metavar="SPLIT", help="run the open-book protocol on a SQuAD file")
     parser.add_argument("--simplified-questions", action="store_true", help="open book: convert questions t2s")
+    parser.add_argument(
+        "--own-paragraph",
+        action="store_true",
+        help="open book: ask each question of its own paragraph only (CJRC; yes/no questions are skipped)",
+    )
+    parser.add_argument(
+        "--half", choices=HALVES, help="only the dev or the test half (split by question or paragraph id)"
+    )
     parser.add_argument("--limit", type=int, help="score a fixed-seed random sample of this many questions")
     parser.add_argument("--seed", type=int, default=13, help="seed of the --limit sample (default 13)")
     parser.add_argument("--out", type=Path, default=Path("runs"), help="folder for run, report and chart (runs/)")
@@ -60,21 +70,23 @@ def run(args: argparse.Namespace) -> int:
         if args.benchmark is not None or args.index is not None:
             raise OSError("--open-book builds its own index from the split: give no benchmark file or --index")
         return _open_book(args)
-    if args.simplified_questions:
-        raise OSError("--simplified-questions applies to --open-book runs only")
+    if args.simplified_questions or args.own_paragraph:
+        raise OSError("--simplified-questions and --own-paragraph apply to --open-book runs only")
     return _benchmark(args)
 
 
 def _benchmark(args: argparse.Namespace) -> int:
     from qa.assistant import Assistant
-    from qa.evaluate import BENCHMARK, load_benchmark, read_jsonl, run_benchmark, score_benchmark, subsample
+    from qa.evaluate import BENCHMARK, half, load_benchmark, read_jsonl, run_benchmark, score_benchmark, subsample
 
     path = args.benchmark or BENCHMARK
     name = path.stem + ("" if args.fusion == "convex" else f"-{args.fusion}") + _sample_suffix(args)
+    name += f"-{args.half}" if args.half else ""
     run_file = args.rescore or args.out / f"{name}-run.jsonl"
     if args.rescore is None:
         try:
-            rows = subsample(load_benchmark(path), args.limit, args.seed)
+            rows = load_benchmark(path)
+            rows = subsample([r for r in rows if args.half in (None, half(r["id"]))], args.limit, args.seed)
         except ValueError as exc:  # includes malformed JSON
             raise OSError(f"{path} is not a benchmark file: {exc}") from None
         assistant = Assistant(index_path=args.index, model=args.model, fusion=args.fusion)
@@ -92,17 +104,23 @@ def _benchmark(args: argparse.Namespace) -> int:
     metrics = ("hit@1", "hit@3")
     answerable = {labels[t]: g for t, g in groups.items() if t != "unanswerable"}
     _finish(args, name, report, answerable, metrics, f"{name}: answer hit@1 / hit@3 by question type")
+    _reliability_chart(args, name, report["reliability"])
     return 0
 
 
 def _open_book(args: argparse.Namespace) -> int:
     from index.embed import Encoder
     from qa.assistant import cache_root
-    from qa.evaluate import read_jsonl, subsample
-    from qa.openbook import index_for, run_bigram_baseline, run_open_book, score_open_book, simplified
+    from qa.evaluate import half, read_jsonl, subsample
+    from qa.openbook import METHODS, index_for, run_bigram_baseline, run_open_book, score_open_book, simplified
 
     split = _load_split(args.open_book)
-    questions = subsample(split.questions, args.limit, args.seed)
+    questions = [q for q in split.questions if args.half in (None, half(q.paragraph))]
+    if args.own_paragraph:
+        yes_no = [q for q in questions if set(q.answers) & {"YES", "NO"}]
+        questions = [q for q in questions if q not in yes_no]
+        print(f"skipped {len(yes_no)} yes/no questions (no span to quote)", file=sys.stderr)
+    questions = subsample(questions, args.limit, args.seed)
     if args.simplified_questions:
         questions = simplified(questions)
     name = _open_book_name(args)
@@ -110,10 +128,15 @@ def _open_book(args: argparse.Namespace) -> int:
     if args.rescore is None:
         encoder = Encoder(args.model, cache_root=cache_root())
         index = index_for(args.open_book, split, encoder, rebuild=args.rebuild)
-        _save_run(run_bigram_baseline(split, questions) + run_open_book(index, questions, encoder), run_file)
+        if args.own_paragraph:  # one paragraph: retrieval methods and the baseline have nothing to rank
+            rows = run_open_book(index, questions, encoder, methods=("convex",), own_paragraph=True)
+        else:
+            rows = run_bigram_baseline(split, questions) + run_open_book(index, questions, encoder, METHODS)
+        _save_run(rows, run_file)
     rows = read_jsonl(run_file)
     report = score_open_book(rows, split)
     meta = {"split": str(args.open_book), "simplified_questions": args.simplified_questions, "run": str(run_file)}
+    meta |= {"own_paragraph": args.own_paragraph, "half": args.half}
     meta |= {
         "paragraphs": len(split.paragraphs),
         "questions": len({r["id"] for r in rows}),
@@ -121,9 +144,11 @@ def _open_book(args: argparse.Namespace) -> int:
         "seed": args.seed,
     }
     report = meta | {"model": args.model} | report
-    print(table(["method", *(h for h, _ in OPEN_BOOK_COLUMNS)], report["methods"], OPEN_BOOK_COLUMNS))
+    columns = OPEN_BOOK_COLUMNS + (ABSTENTION if args.own_paragraph else ())
+    print(table(["method", *(h for h, _ in columns)], report["methods"], columns))
     print(f"query encoding (once per question, shared by the methods): p50 {report['query_encode_p50_ms']} ms")
     _finish(args, name, report, report["methods"], ("recall@1", "recall@5", "hit@1"), f"{name}: by retrieval method")
+    _reliability_chart(args, name, report["reliability"])
     return 0
 
 
@@ -140,7 +165,9 @@ def _open_book_name(args: argparse.Namespace) -> str:
     """openbook-<folder>-<file>[-simplified][-n<limit>-s<seed>]: the folder tells dureader_robust/dev.json apart."""
     path = args.open_book.resolve()
     script = "-simplified" if args.simplified_questions else ""
-    return f"openbook-{path.parent.name}-{path.stem}{script}{_sample_suffix(args)}"
+    own = "-own" if args.own_paragraph else ""
+    part = f"-{args.half}" if args.half else ""
+    return f"openbook-{path.parent.name}-{path.stem}{script}{own}{_sample_suffix(args)}{part}"
 
 
 def _sample_suffix(args: argparse.Namespace) -> str:
@@ -165,6 +192,37 @@ def _finish(
     for path in charts:
         chart(groups, metrics, title, path)
     print(f"report: {report_file}; chart: {', '.join(map(str, charts))}")
+
+
+def _reliability_chart(args: argparse.Namespace, name: str, bins: list[dict]) -> None:
+    """The reliability diagram: per confidence bin, how often the first quote was right."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    used = [b for b in bins if b["questions"]]
+    fig, ax = plt.subplots(figsize=(4.8, 4.4))
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfectly calibrated")
+    ax.plot([b["confidence"] for b in used], [b["right"] for b in used], marker="o", label="this run")
+    for b in used:
+        ax.annotate(
+            str(b["questions"]), (b["confidence"], b["right"]), fontsize=7, xytext=(3, -9), textcoords="offset points"
+        )
+    ax.set_xlabel("confidence the assistant reported")
+    ax.set_ylabel("share whose first quote was right")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    unknown = sum(b["unknown"] for b in bins)
+    ax.set_title(
+        f"{name}: reliability" + (f"\n({unknown} declined answerable: outcome unknown)" if unknown else ""), fontsize=9
+    )
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    path = args.out / f"{name}-reliability.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"reliability diagram: {path}")
 
 
 def table(headers: list[str], groups: dict[str, dict], columns: tuple[tuple[str, str], ...]) -> str:

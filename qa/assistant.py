@@ -8,6 +8,8 @@ import time
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
 from index.build import SENTENCE_VECTORS, BuildReport, build, corpus_hash, folder_files, read_files, read_folder
 from index.e5model import DEFAULT_MODEL_NAME
 from index.embed import Encoder, cache_root
@@ -152,15 +154,16 @@ class Assistant:
         question = resolve(parse(text), history)
         vector = self._encoder.encode([question.norm], "query")[0]
         t1 = time.perf_counter()
-        named = retriever.named_documents(question)
-        hits = retriever.retrieve(question, vector, max(self.passages, 10), named, place=place, source=source)
+        named, hits = self._retrieve(retriever, question, vector, place, source)
         t2 = time.perf_counter()
         article = asked_article(question.norm)
         titled = retriever.titled_documents(question) if article is not None else []
         if titled:  # "…条例第二十条规定了什么": that article answers, whatever its wording
             chosen, hits = _article(index, titled, article, hits)
+            confidence = 1.0 if chosen else 0.0
         else:
-            chosen = reader.answers(question, reader.read(question, vector, hits[: self.passages], named))
+            scored = reader.read(question, vector, hits[: self.passages], named)
+            chosen, confidence = reader.answers(question, scored), reader.confidence(question, scored)
         t3 = time.perf_counter()
         timings = {"encode_ms": (t1 - t0) * 1e3, "retrieve_ms": (t2 - t1) * 1e3, "read_ms": (t3 - t2) * 1e3}
         return Answer(
@@ -170,8 +173,31 @@ class Assistant:
             sentences=[_sentence_quote(index, retriever.versions, x.sentence, x.score) for x in chosen],
             passages=[_passage_quote(index, retriever.versions, h) for h in hits[: self.passages]],
             kind=question.kind,
+            confidence=round(confidence, 4),
             timings=timings,
         )
+
+    def _retrieve(self, retriever: Retriever, question, vector, place: str | None, source: str | None):
+        """The documents the question names (none when a source is given: that is the document) and the
+        passages retrieved."""
+        named = [] if source else retriever.named_documents(question)
+        return named, retriever.retrieve(question, vector, max(self.passages, 10), named, place=place, source=source)
+
+    def candidates(
+        self, text: str, history: list[str] | None = None, source: str | None = None
+    ) -> tuple[list[tuple[str, str]], np.ndarray, list[bool]]:
+        """The reader's candidate sentences for a question, as (source, text), their feature rows, and
+        whether each can answer its kind of question: what `bench/train_reader.py` fits the reader on."""
+        index, retriever, reader = self._current()
+        question = resolve(parse(check(text)), history or [])
+        vector = self._encoder.encode([question.norm], "query")[0]
+        named, hits = self._retrieve(retriever, question, vector, None, source)
+        ids, x = reader.candidates(question, vector, hits[: self.passages], named)
+        texts = []
+        for s in ids:
+            sentence = index.sentences[s]
+            texts.append((index.catalog[sentence.doc].source, index.text(sentence.doc, sentence.start, sentence.end)))
+        return texts, x, [reader.can_answer(question, s) for s in ids]
 
 
 def _article(index: Index, docs: list[int], article: int, hits: list[Hit]) -> tuple[list[Scored], list[Hit]]:
@@ -180,7 +206,7 @@ def _article(index: Index, docs: list[int], article: int, hits: list[Hit]) -> tu
         sentences, p = find_article(index, doc, article)
         if sentences:
             top = max([h.score for h in hits] + [1.0])
-            return [Scored(s, 1.0, 1.0, 1.0) for s in sentences], [Hit(p, top)] + [h for h in hits if h.item != p]
+            return [Scored(s, 1.0) for s in sentences], [Hit(p, top)] + [h for h in hits if h.item != p]
     return [], hits
 
 

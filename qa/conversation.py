@@ -9,7 +9,15 @@ from qa.question import Question, parse
 _FILLER = re.compile(r"^(那么|那要是|那在|那|要是|如果|若|还有|另外|而)|(的情况|的话|的)?呢?[?？!！。.]*$")
 
 
-_ASKING = re.compile(r"多少|几|什么|哪|怎么|如何|是否")
+_ASKING = re.compile(r"多少|几|什么|哪|怎么|如何|是否|多久|多长|何时")
+_LEAD = re.compile(r"(的|市|到|在|截至|\d{4}\s*年(底|末)?|的)*")
+_PREDICATE = re.compile(r"要|将|应|需|能|可以|是|有(?=多少|几|什么|哪)|达到|提高|增加|多少|几|什么|哪|怎么|如何")
+# what the earlier question asked, to drop when a follow-up asks something else about the same thing
+_ASKED_PART = re.compile(
+    r"(应该|应当|需要|要|可以|能|该)?(去|到|在|向)?(是|有|为)?"
+    r"(多少[^\s，,。?？]{0,2}|几[^\s，,。?？]{0,2}|什么(时候|地方)?|哪(里|儿|些|个|家)?|怎么(办|样)?|如何|是否|多久|多长时间|何时)"
+    r"[^，,。]*$"
+)
 
 
 def resolve(question: Question, history: list[str]) -> Question:
@@ -33,6 +41,10 @@ def _substitute(text: str, rest: str, previous: Question) -> str:
     rest = rest.strip()
     if not rest or rest in text:
         return text
+    if _ASKING.search(rest):  # the same subject, asked about differently: 去哪里申请? → 多久能办好? / 比全国高多少?
+        subject = _ASKED_PART.sub("", text).rstrip("的了吗呢")
+        if subject != text:
+            return subject + rest
     head = rest[-2:]
     at = text.find(head)
     if len(rest) > 2 and at >= 0 and not _ASKING.search(rest):
@@ -43,4 +55,23 @@ def _substitute(text: str, rest: str, previous: Question) -> str:
             if text.find(place) >= 0 and start < end_of_place <= at:
                 start = end_of_place
         return text[:start] + rest + text[at + 2 :]
+    if len(rest) > 2:  # a new thing asked about the same way (那护理员呢? after 护理型床位占比要达到多少?)
+        swapped = _swap_topic(text, rest, previous)
+        if swapped:
+            return swapped
     return f"{rest} {text}"
+
+
+def _swap_topic(text: str, rest: str, previous: Question) -> str | None:
+    """The earlier question with its topic (what comes after its place and time, before what it asks)
+    replaced by `rest`; None when it has no such topic."""
+    start = 0
+    for place in previous.places:
+        if text.startswith(place, start):
+            start += len(place)
+    start += len(_LEAD.match(text, start).group())
+    tail = _PREDICATE.search(text, start)
+    if tail is None or tail.start() - start < 2:
+        return None
+    asked = re.sub(r"(多少|几)[张个名项所家座间]", r"\1", text[tail.start() :])  # 多少张 counted the old topic
+    return text[:start] + rest + asked

@@ -7,6 +7,7 @@ gold answer lies in its document, so scoring needs nothing but the run file.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import time
@@ -26,6 +27,8 @@ BENCHMARK = Path(str(resources.files("qa") / "data" / "benchmark.jsonl"))
 FIELDS = ("id", "question", "history", "source", "answer", "evidence", "type")
 UNANSWERABLE = "unanswerable"
 T = TypeVar("T")
+SPLIT_SEED = 2026
+HALVES = ("dev", "test")
 FAILURES = ("wrong_passage", "wrong_sentence", "abstained_wrongly", "answered_unanswerable", "followup_not_completed")
 
 
@@ -45,6 +48,12 @@ def subsample(items: list[T], limit: int | None, seed: int) -> list[T]:
         return items
     keep = sorted(random.Random(seed).sample(range(len(items)), limit))
     return [items[i] for i in keep]
+
+
+def half(key: str) -> str:
+    """ "dev" or "test": a fixed split by a hash of the key (a paragraph's or a question's id). Everything
+    fitted (the reader, its thresholds) sees dev only; the README reports test."""
+    return "dev" if hashlib.sha256(f"{SPLIT_SEED}/{key}".encode()).digest()[0] % 2 == 0 else "test"
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -93,6 +102,7 @@ def _run_row(row: dict, answer: Answer, ms: float, texts: DocumentTexts) -> dict
         "gold_span": gold_span(row, texts),
         "resolved": answer.resolved,
         "answered": answer.answered,
+        "confidence": answer.confidence,
         "sentences": [quote_row(q) for q in answer.sentences],
         "passages": [quote_row(q) for q in answer.passages],
         "ms": round(ms, 1),
@@ -227,12 +237,42 @@ def failure_example(row: dict) -> dict:
     }
 
 
+def reliability(pairs: list[tuple[float, bool | None]], bins: int = 10) -> list[dict]:
+    """Per confidence bin: how many questions, their mean confidence, and how often the first quote was
+    right. `pairs` are (confidence, first quote right); None where that is unknown (an answerable question
+    the assistant declined: nothing was quoted) — those are left out and counted as `unknown`."""
+    out = []
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        inside = [(c, ok) for c, ok in pairs if lo <= c < hi or (b == bins - 1 and c == 1.0)]
+        known = [(c, ok) for c, ok in inside if ok is not None]
+        out.append(
+            {
+                "bin": [lo, hi],
+                "questions": len(known),
+                "unknown": len(inside) - len(known),
+                "confidence": _mean([c for c, _ in known]),
+                "right": _mean([ok for _, ok in known]),
+            }
+        )
+    return out
+
+
+def first_right(row: dict) -> bool | None:
+    """Whether the best sentence the reader found answers the question: for a quote, whether it is right;
+    for an unanswerable question declined, no (nothing could); for an answerable one declined, unknown."""
+    if row["answered"]:
+        return row["type"] != UNANSWERABLE and answer_rank(row) == 1
+    return False if row["type"] == UNANSWERABLE else None
+
+
 def score_benchmark(rows: list[dict]) -> dict:
     """The report: figures overall and per question type, failure counts and the failing rows."""
     types = sorted({r["type"] for r in rows})
     failing = [r for r in rows if failure(r)]
     return {
         "overall": score_group(rows),
+        "reliability": reliability([(r.get("confidence", 0.0), first_right(r)) for r in rows]),
         "by_type": {t: score_group([r for r in rows if r["type"] == t]) for t in types},
         "failures": {why: sum(failure(r) == why for r in failing) for why in FAILURES},
         "failing": [failure_example(r) for r in failing],

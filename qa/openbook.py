@@ -23,7 +23,7 @@ from index.embed import Encoder
 from index.store import FORMAT_VERSION, MANIFEST, expected_manifest_keys
 from index.types import Document
 from qa.assistant import Assistant, cache_root
-from qa.evaluate import at_k, contains, mrr, percentile, rate
+from qa.evaluate import at_k, contains, mrr, percentile, rate, reliability
 from qa.question import BadQuestion
 
 METHODS = ("bm25", "dense", "convex", "rrf")  # convex is the shipped hybrid
@@ -135,27 +135,35 @@ class MemoEncoder:
 
 
 def run_open_book(
-    index_path: Path, questions: list[OpenQuestion], encoder: Encoder, methods=METHODS, progress: bool = True
+    index_path: Path,
+    questions: list[OpenQuestion],
+    encoder: Encoder,
+    methods=METHODS,
+    progress: bool = True,
+    own_paragraph: bool = False,
 ) -> list[dict]:
-    """Ask every question once per retrieval method over the same index; one run row per (method, question)."""
+    """Ask every question once per retrieval method over the same index; one run row per (method, question).
+    With `own_paragraph`, each question is asked of its own paragraph only (the `source` filter)."""
     shared = MemoEncoder(encoder)
     assistants = [Assistant(index_path, fusion=m, passages=PASSAGES, progress=False, encoder=shared) for m in methods]
     for assistant in assistants:
         assistant.warm_up()  # load every index up front: a run fails before it starts, not halfway
     rows = []
     for method, assistant in zip(methods, assistants, strict=True):
-        rows += [_ask(assistant, q, method) for q in tqdm(questions, desc=method, disable=not progress)]
+        for q in tqdm(questions, desc=method, disable=not progress):
+            rows.append(_ask(assistant, q, method, q.paragraph if own_paragraph else None))
     return rows
 
 
-def _ask(assistant: Assistant, q: OpenQuestion, method: str) -> dict:
+def _ask(assistant: Assistant, q: OpenQuestion, method: str, source: str | None = None) -> dict:
     row = {"method": method, "id": q.id, "question": q.question, "paragraph": q.paragraph, "answers": list(q.answers)}
     try:
-        answer = assistant.answer(q.question)
+        answer = assistant.answer(q.question, source=source)
     except BadQuestion as exc:
         return row | {"error": str(exc), "answered": False, "passages": [], "sentences": [], "ms": 0.0}
     return row | {
         "answered": answer.answered,
+        "confidence": answer.confidence,
         "passages": [[p.source, p.start, p.end] for p in answer.passages],
         "sentences": [[s.source, s.text] for s in answer.sentences[:3]],
         "encode_ms": round(answer.timings.get("encode_ms", 0.0), 1),  # paid once per question, by the first method
@@ -203,12 +211,20 @@ def loose_hit(row: dict, texts: dict[str, str], k: int = LOOSE_K) -> bool:
 
 
 def score_method(rows: list[dict], texts: dict[str, str]) -> dict:
-    """Figures for one method's rows; sentence figures are None for the baseline, which quotes nothing."""
+    """Figures for one method's rows; sentence figures are None for the baseline, which quotes nothing.
+    Questions without answers (CJRC's unanswerable ones) count only for abstention."""
+    unanswerable = [r for r in rows if not r["answers"]]
+    rows = [r for r in rows if r["answers"]]
     ranks = [paragraph_rank(r) for r in rows]
     quoting = all("sentences" in r for r in rows)
     hits = [sentence_rank(r) for r in rows] if quoting else []
+    declined = [r for r in unanswerable if not r.get("answered", True)]
+    abstained = len(declined) + sum(not r.get("answered", True) for r in rows)
     return {
-        "questions": len(rows),
+        "questions": len(rows) + len(unanswerable),
+        "unanswerable": len(unanswerable),
+        "abstention_precision": round(len(declined) / abstained, 4) if unanswerable and abstained else None,
+        "abstention_recall": round(len(declined) / len(unanswerable), 4) if unanswerable else None,
         "recall@1": at_k(ranks, 1),
         "recall@5": at_k(ranks, 5),
         "mrr@10": mrr(ranks, 10),
@@ -221,6 +237,13 @@ def score_method(rows: list[dict], texts: dict[str, str]) -> dict:
     }
 
 
+def first_right(row: dict) -> bool | None:
+    """Whether the best sentence found answers: see `qa.evaluate.first_right`."""
+    if row.get("answered"):
+        return bool(row["answers"]) and sentence_rank(row) == 1
+    return None if row["answers"] else False
+
+
 def score_open_book(rows: list[dict], split: Split) -> dict:
     """Figures per method, in the order the methods were run, and the one-off query-encoding latency."""
     texts = {p.source: p.text for p in split.paragraphs}
@@ -228,7 +251,9 @@ def score_open_book(rows: list[dict], split: Split) -> dict:
     encode: dict[str, float] = {}
     for r in rows:
         encode[r["id"]] = max(encode.get(r["id"], 0.0), r.get("encode_ms", 0.0))
+    shipped = [r for r in rows if r["method"] == "convex"]
     return {
         "methods": {m: score_method([r for r in rows if r["method"] == m], texts) for m in methods},
+        "reliability": reliability([(r.get("confidence", 0.0), first_right(r)) for r in shipped]),
         "query_encode_p50_ms": percentile([v for v in encode.values() if v > 0], 50),
     }

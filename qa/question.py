@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
 
 from index.ingest import PLACES, PROVINCE_OF
 from index.normalize import normalize
 from index.tokenize import cjk_bigrams, tokenize
 
 MAX_CHARS = 500
+SYNONYMS = Path(str(resources.files("qa") / "data" / "synonyms.txt"))
 
 _KINDS = (
     ("date", re.compile(r"什么时候|何时|哪一?年|哪天|几月|日期|时间|多久|期限|截至|截止|哪个时候|何年")),
@@ -17,7 +21,10 @@ _KINDS = (
     ("amount", re.compile(r"多少|几|比例|比重|率|金额|标准是|多大|多高|多长|数量|人数|规模|百分|[钱元]")),
 )
 _MONEY = re.compile(r"多少钱|几元|多少元|多少块|金额|多少万元")
-_FOLLOWUP = re.compile(r"^(那|那么|那要是|要是|如果|若|还有|另外|而|那在)|呢[?？]?$|^(它|其|这|该)")
+_FOLLOWUP = re.compile(
+    r"^(那|那么|那要是|要是|如果|若|还有|另外|而|那在)|呢[?？]?$|^(它|其|这|该)"
+    r"|^(比|要多|需要多|多久|多长|什么时候|何时)"  # no subject: a comparison or another facet of the last one
+)
 
 
 class BadQuestion(ValueError):
@@ -32,6 +39,7 @@ class Question:
     terms: tuple[str, ...]  # words and character bigrams, for BM25
     kind: str  # amount, date, list or fact
     places: tuple[str, ...]
+    synonyms: tuple[tuple[str, tuple[str, ...]], ...] = ()  # everyday words asked (低保) → documents' (最低生活保障)
 
     def about(self, place: str) -> bool:
         """Whether a document of `place` is about what the question names: the place, or the province
@@ -70,7 +78,22 @@ def parse(text: str) -> Question:
     kind = next((name for name, pattern in _KINDS if pattern.search(norm)), "fact")
     places = tuple(p for p in PLACES if p in norm)
     tokens = tuple(tokenize(text))
-    return Question(text, norm, tokens, tokens + tuple(cjk_bigrams(text)), kind, places)
+    asked = [w for w, ds in synonym_list().items() if w in norm and not any(d in norm for d in ds)]
+    asked = [w for w in asked if not any(w != longer and w in longer for longer in asked)]  # 生孩子, not 孩子
+    synonyms = tuple((w, synonym_list()[w]) for w in asked)
+    wording = [t for _, ds in synonyms for d in ds for t in (*tokenize(d), *cjk_bigrams(d))]
+    return Question(text, norm, tokens, tokens + tuple(cjk_bigrams(text)) + tuple(wording), kind, places, synonyms)
+
+
+@cache
+def synonym_list() -> dict[str, tuple[str, ...]]:
+    """Everyday word → the words documents use for it (qa/data/synonyms.txt), normalised as questions are."""
+    pairs = {}
+    for line in SYNONYMS.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            word, *wording = normalize(line).split()
+            pairs[word] = tuple(wording)
+    return pairs
 
 
 def has_chinese(text: str) -> bool:

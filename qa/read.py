@@ -1,80 +1,173 @@
-"""Extractive reading: score the sentences of the top passages against the question, or abstain."""
+"""Extractive reading: a fitted model scores the sentences of the top passages, or the reader abstains.
+
+Each candidate sentence is described by the signals in `FEATURES` (how much of the question it holds,
+how close its meaning is, whether it carries what was asked: a figure, a date, a list, the asked-for
+unit, …); a logistic model fitted on the dev halves of the QA sets (`bench/train_reader.py`, parameters
+in `qa/data/reader.json`) turns them into the probability that the sentence answers. The best
+sentence's probability, calibrated on dev, is the answer's confidence; below the fitted threshold the
+reader says the documents do not answer.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
 from index.normalize import normalize
 from index.segment import heading_level
 from index.store import Index
-from index.tokenize import tokenize
+from index.tokenize import cjk_bigrams, tokenize
 from index.types import Hit
 from qa.question import Question
 
+MODEL = Path(str(resources.files("qa") / "data" / "reader.json"))
+FEATURES = (
+    "lexical",  # share of the question's term weight (idf) the sentence holds
+    "lexical_gap",  # … less the best candidate's share
+    "context_lexical",  # … that the sentence and its neighbours hold
+    "missing_rare",  # the rarest question term missing from sentence and neighbours: its idf over the rarest's
+    "semantic",  # cosine of question and sentence
+    "semantic_gap",  # … less the best candidate's cosine
+    "bigrams",  # share of the question's character pairs found in the sentence
+    "passage",  # retrieval score of the sentence's best passage, over the best passage's
+    "passage_rank",  # 1 / (1 + rank of that passage)
+    "amount_fit",  # an amount question: the sentence has a figure (+1), a blank (−1), neither (0)
+    "date_fit",  # a date question: the sentence has a date
+    "list_fit",  # a list question: how enumerated the sentence is
+    "unit_fit",  # the unit asked for (几天, 多少元, 比例) follows a figure in the sentence (+1) or nowhere (−1)
+    "fragment",  # a title, heading or fragment: states nothing
+    "wrong_place",  # the question names a place and the sentence's document is about another
+    "length",  # log of the sentence's length
+)
 _COUNTER = "个|万|亿|元|人|名|项|家|所|张|倍|成|日|天|年|岁|次"  # a Chinese numeral followed by one is a figure
 _NUMBER = re.compile(rf"\d|[一二三四五六七八九十两][一二三四五六七八九十两百千万]*(?:{_COUNTER})")
 _PLACEHOLDER = re.compile(r"(?<![a-z])x+(?![a-z])")
 _DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|\d{1,2}\s*日|二〇|年底|年末|年初|十[三四五]五")
 _LIST = re.compile(r"[、；;]")
+_ASKED = re.compile(r"(?:多少|几)个?([^\W\d_多少几的是了呢吗么])")  # the unit after 多少/几: 几天, 多少元
+_SAME_UNIT = {"钱": "元", "块": "元", "天": "日|天", "日": "日|天", "人": "人|名", "周": "周|星期", "岁": "岁|周岁"}
+_RATIO = re.compile(r"比例|比重|百分|率")
+_FIGURE = r"(?:\d|[一二三四五六七八九十两百千万])"
+_PERCENT = re.compile(r"\d\s*[%％]|百分之|[一二三四五六七八九]成")
 
 
 @dataclass(frozen=True)
 class Scored:
     sentence: int
-    score: float
-    lexical: float  # share of the question's term weight found in the sentence
-    semantic: float  # cosine of question and sentence
+    score: float  # the probability that the sentence answers the question
+    lexical: float = 1.0  # share of the question's term weight it holds
 
 
 @dataclass(frozen=True)
-class Weights:
-    """How the reader weighs its signals; defaults were set on the shipped benchmark (see README)."""
+class Model:
+    """The fitted reader: standardised features → logistic probability; top probability → confidence."""
 
-    lexical: float = 0.45
-    semantic: float = 0.35
-    kind: float = 0.10
-    passage: float = 0.10
-    wrong_place: float = 0.25
-    min_confidence: float = 0.30  # lexical + 4·(semantic − 0.85) of the best sentence; below: nothing answers
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    calibration: tuple[float, float]  # Platt scaling of the best sentence's logit: confidence = σ(a·z + b)
+    threshold: float  # below this confidence: 未找到
+    share: float  # quote the further sentences whose probability is at least this share of the best one's
+    fitted: dict
+
+    @classmethod
+    def load(cls, path: Path = MODEL) -> Model:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if tuple(data["features"]) != FEATURES:
+            raise ValueError(f"{path} was fitted on other features; refit it with bench/train_reader.py")
+        return cls(
+            FEATURES,
+            np.asarray(data["mean"]),
+            np.asarray(data["scale"]),
+            np.asarray(data["coef"]),
+            float(data["intercept"]),
+            tuple(data["calibration"]),
+            float(data["threshold"]),
+            float(data["share"]),
+            data.get("fitted", {}),
+        )
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        return ((x - self.mean) / self.scale) @ self.coef + self.intercept
+
+    def confidence(self, probability: float) -> float:
+        """The calibrated probability that the best sentence, of this probability, answers the question."""
+        p = min(max(probability, 1e-9), 1 - 1e-9)
+        a, b = self.calibration
+        return 1 / (1 + math.exp(-(a * math.log(p / (1 - p)) + b)))
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-np.clip(z, -40, 40)))
 
 
 class Reader:
     """Picks the sentences that answer a question from retrieved passages."""
 
-    def __init__(self, index: Index, weights: Weights | None = None):
+    def __init__(self, index: Index, model: Model | None = None):
         self.index = index
-        self.weights = weights or Weights()
+        self._model = model
         self._places = [normalize(d.place) for d in index.catalog]
         self._covered = set(self._places)
         self._norm = index.sentence_norms
         self._naming: dict[int, set[str]] = {}  # document → the words of its title and subtitle, when first named
 
+    @property
+    def model(self) -> Model:
+        """The fitted parameters, read when first needed (listing candidates to fit them needs none)."""
+        if self._model is None:
+            self._model = Model.load()
+        return self._model
+
     def read(
         self, question: Question, query_vector: np.ndarray, passages: list[Hit], named: list[int] | None = None
     ) -> list[Scored]:
         """Candidate sentences, best first; only from the `named` documents when the question names some."""
-        if not passages:
-            return []
-        best_passage = max(passages[0].score, 1e-9)
-        weight_of: dict[int, float] = {}
-        for hit in passages:
+        ids, x = self.candidates(question, query_vector, passages, named)
+        p = sigmoid(self.model.logits(x)) if ids else np.zeros(0)
+        lexical = FEATURES.index("lexical")
+        return [Scored(ids[i], float(p[i]), float(x[i, lexical])) for i in np.argsort(-p, kind="stable")]
+
+    def candidates(
+        self, question: Question, query_vector: np.ndarray, passages: list[Hit], named: list[int] | None = None
+    ) -> tuple[list[int], np.ndarray]:
+        """The sentences of the passages (of the `named` documents, when given) and their `FEATURES` rows."""
+        best = max(passages[0].score, 1e-9) if passages else 1.0
+        where: dict[int, tuple[float, int]] = {}  # sentence → (its best passage's score share, that passage's rank)
+        for rank, hit in enumerate(passages):
             p = self.index.passages[hit.item]
             for s in range(p.first, p.last + 1):
-                weight_of[s] = max(weight_of.get(s, 0.0), hit.score / best_passage)
-        ids = [s for s in weight_of if not named or self.index.sentences[s].doc in named]
+                where.setdefault(s, (hit.score / best, rank))
+        ids = [s for s in where if not named or self.index.sentences[s].doc in named]
         if not ids:
-            return []
+            return [], np.zeros((0, len(FEATURES)))
         order = np.argsort(ids)  # memory-mapped rows read best in order
         rows = np.empty((len(ids), self.index.sentence_vectors.shape[1]), dtype=np.float32)
         rows[order] = self.index.sentence_vectors[np.asarray(ids)[order]]
         semantic = rows @ query_vector.reshape(-1)
         terms = self._terms(question, named or [])
         idf = self.index.idf(terms)
-        scored = [self._score(terms, idf, question, s, float(sem), weight_of[s]) for s, sem in zip(ids, semantic)]
-        return sorted(scored, key=lambda x: -x.score)
+        grams = set(cjk_bigrams(question.norm))
+        unit = asked_unit(question)
+        synonyms = [(set(tokenize(w)), ds) for w, ds in question.synonyms]
+        x = np.array(
+            [
+                self._features(question, terms, idf, grams, unit, synonyms, s, float(sem), *where[s])
+                for s, sem in zip(ids, semantic)
+            ]
+        )
+        for gap, of in (("lexical_gap", "lexical"), ("semantic_gap", "semantic")):
+            column = x[:, FEATURES.index(of)]
+            x[:, FEATURES.index(gap)] = column - column.max()
+        return ids, x
 
     def _terms(self, question: Question, named: list[int]) -> set[str]:
         """The question's terms that say what it asks, not which place or document it is about."""
@@ -85,26 +178,51 @@ class Reader:
             naming |= self._naming[d]
         return (set(question.tokens) - naming) or set(question.tokens)
 
-    def _score(
-        self, terms: set[str], idf: dict[str, float], question: Question, s: int, semantic: float, passage: float
-    ) -> Scored:
-        w = self.weights
-        lexical = self._coverage(terms, idf, s)
-        sem = min(max((semantic - 0.7) / 0.25, 0.0), 1.0)  # e5 cosines crowd into 0.7–0.95
-        score = w.lexical * lexical + w.semantic * sem + w.kind * self._kind_fit(question, s) + w.passage * passage
+    def _features(self, question, terms, idf, grams, unit, synonyms, s: int, semantic: float, passage: float, rank):
+        text = self._norm[s]
+        have = set(self.index.sentence_tokens[s])
+        for words, wording in synonyms:  # 最低生活保障 in the sentence holds the question's 低保
+            if any(d in text for d in wording):
+                have |= words
+        kind = question.kind
         place = self._places[self.index.sentences[s].doc]
-        if question.places and place and not question.about(place):
-            score -= w.wrong_place
-        if len(self._norm[s]) < 8 or heading_level(self.index.sentences[s].clean):
-            score -= 0.2  # titles, headings and fragments state nothing
-        return Scored(s, score, lexical, semantic)
+        values = {
+            "lexical": self._coverage(terms, idf, have),
+            **self._context(terms, idf, have, s),
+            "semantic": semantic,
+            "bigrams": sum(g in text for g in grams) / len(grams) if grams else 0.0,
+            "passage": passage,
+            "passage_rank": 1 / (1 + rank),
+            "amount_fit": (1.0 if _NUMBER.search(text) else -float(bool(_PLACEHOLDER.search(text))))
+            if kind == "amount"
+            else 0.0,
+            "date_fit": float(bool(_DATE.search(text))) if kind == "date" else 0.0,
+            "list_fit": min(len(_LIST.findall(text)) / 3, 1.0) if kind == "list" else 0.0,
+            "unit_fit": (1.0 if unit.search(text) else -1.0) if unit else 0.0,
+            "fragment": float(len(text) < 8 or bool(heading_level(self.index.sentences[s].clean))),
+            "wrong_place": float(bool(question.places and place and not question.about(place))),
+            "length": math.log1p(len(text)),
+        }
+        return [values.get(name, 0.0) for name in FEATURES]
 
-    def _coverage(self, terms: set[str], idf: dict[str, float], s: int) -> float:
-        """The share of the terms' weight (idf; a term no passage has is as rare as any) the sentence holds."""
+    def _coverage(self, terms: set[str], idf: dict[str, float], have: set[str]) -> float:
+        """The share of the terms' weight (idf; a term no passage has is as rare as any) `have` holds."""
         if not terms:
             return 0.0
-        have = set(self.index.sentence_tokens[s])
         return sum(idf[t] for t in terms if t in have) / sum(idf.values())
+
+    def _context(self, terms: set[str], idf: dict[str, float], have: set[str], s: int) -> dict[str, float]:
+        """Coverage by the sentence with its neighbours in the same document, and the rarest term they miss."""
+        doc = self.index.sentences[s].doc
+        for n in (s - 1, s + 1):
+            if 0 <= n < len(self.index.sentences) and self.index.sentences[n].doc == doc:
+                have = have | set(self.index.sentence_tokens[n])
+        missing = [idf[t] for t in terms if t not in have]
+        rarest = max(idf.values(), default=1.0)
+        return {
+            "context_lexical": self._coverage(terms, idf, have),
+            "missing_rare": max(missing) / rarest if missing else 0.0,
+        }
 
     def _blank(self, question: Question, s: int) -> bool:
         """A statement whose figure was never filled in (`X人次`): a placeholder, and no other number
@@ -113,32 +231,24 @@ class Reader:
         own = set(re.findall(r"\d+(?:\.\d+)?", text)) - set(re.findall(r"\d+(?:\.\d+)?", question.norm))
         return bool(_PLACEHOLDER.search(text)) and not own
 
-    def _kind_fit(self, question: Question, s: int) -> float:
-        text = self._norm[s]
-        if question.kind == "amount":
-            if question.money and "元" not in text:
-                return -1.0
-            return 1.0 if _NUMBER.search(text) else (-1.0 if _PLACEHOLDER.search(text) else 0.0)
-        if question.kind == "date":
-            return 1.0 if _DATE.search(text) else 0.0
-        if question.kind == "list":
-            return min(len(_LIST.findall(text)) / 3, 1.0)
-        return 0.5
+    def confidence(self, question: Question, scored: list[Scored]) -> float:
+        """The calibrated probability that the best sentence that can answer does (0 when none can)."""
+        fitting = next((x for x in scored if self.can_answer(question, x.sentence)), None)
+        return self.model.confidence(fitting.score) if fitting else 0.0
 
     def answers(self, question: Question, scored: list[Scored]) -> list[Scored]:
         """The sentences to quote (none when nothing answers): 1–3, more for a list question."""
-        fitting = [x for x in scored if self._can_answer(question, x.sentence)]
+        fitting = [x for x in scored if self.can_answer(question, x.sentence)]
         if not fitting or not self._answerable(question, fitting[0]):
             return []
         if question.kind == "amount" and any(
             x.lexical >= fitting[0].lexical and self._blank(question, x.sentence) for x in scored
         ):
             return []  # the closest statement leaves the figure blank (`X人次`): the documents do not say
-        top = fitting[0].score
-        limit, floor = (6, 0.75) if question.kind == "list" else (3, 0.6)
-        return [x for x in fitting[:limit] if x.score >= floor * top]
+        limit = 6 if question.kind == "list" else 3
+        return [x for x in fitting[:limit] if x.score >= self.model.share * fitting[0].score]
 
-    def _can_answer(self, question: Question, s: int) -> bool:
+    def can_answer(self, question: Question, s: int) -> bool:
         """A question for an amount needs a number; for money, an amount in 元."""
         text = self._norm[s]
         if question.money:
@@ -146,8 +256,19 @@ class Reader:
         return question.kind != "amount" or bool(_NUMBER.search(text))
 
     def _answerable(self, question: Question, best: Scored) -> bool:
-        w = self.weights
-        if best.lexical + 4 * (best.semantic - 0.85) < w.min_confidence:
+        if self.model.confidence(best.score) < self.model.threshold:
             return False
         covered = self._covered
         return not (question.places and covered - {""} and not set(question.places) & covered)
+
+
+def asked_unit(question: Question) -> re.Pattern | None:
+    """What a figure in the answer must be followed by: the unit after 多少/几 (几天 → 日|天), % for a
+    ratio; None when the question names none."""
+    if question.kind not in ("amount", "date"):
+        return None
+    found = _ASKED.search(question.norm)
+    if found:
+        unit = _SAME_UNIT.get(found.group(1), re.escape(found.group(1)))
+        return re.compile(rf"{_FIGURE}\s*(?:{unit})")
+    return _PERCENT if _RATIO.search(question.norm) else None

@@ -31,6 +31,7 @@ class Answer:
     sentences: list[Quote] = field(default_factory=list)
     passages: list[Quote] = field(default_factory=list)
     kind: str = "fact"  # what the question asks for: amount, date, list, fact
+    confidence: float = 0.0  # the calibrated probability that the first quote answers the question
     timings: dict[str, float] = field(default_factory=dict)
 
     def to_json(self, id: str | None = None) -> dict:
@@ -40,6 +41,7 @@ class Answer:
             "question": self.question,
             "resolved_question": self.resolved,
             "answered": self.answered,
+            "confidence": self.confidence,
             "sentences": [{k: v for k, v in asdict(q).items() if k not in drop} for q in self.sentences],
             "passages": [{k: v for k, v in asdict(q).items() if k not in drop + ("section",)} for q in self.passages],
         }

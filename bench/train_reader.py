@@ -1,0 +1,285 @@
+"""Fit the reader (qa/data/reader.json) on the dev halves of the QA sets; report dev and test halves.
+
+    python bench/train_reader.py                       # collect candidates (cached), fit, report, write
+    python bench/train_reader.py --laws-index laws_sample/   # also the laws benchmark, against that index
+    python bench/train_reader.py --refresh             # ask every question again (after a feature change)
+
+For every question of every set the assistant retrieves as it does for a user and lists the reader's
+candidate sentences with their features; a candidate is a positive when it comes from the gold
+document (paragraph) and holds a gold answer. A logistic model is fitted on the dev halves' candidates
+(each set weighing the same), then the best candidate's logit is Platt-scaled into a confidence, the
+abstention threshold is the lowest confidence at which 未找到 is right ≥ 90% of the time on dev
+questions of the sets that have unanswerable ones, and the share of the best probability a further
+quote needs is chosen on dev too. Test halves are only scored, never fitted on.
+
+Sets (../shared/eval, see its README; halves by `qa.evaluate.half` of the paragraph or question id):
+benchmark (the shipped five-plan benchmark), laws (qa/data/laws_benchmark.jsonl, with --laws-index),
+drcd, cmrc, dureader (open book over the whole split), cjrc (each question against its own paragraph;
+YES/NO questions skipped: a sentence holds their fact but not the word YES).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from index.e5model import DEFAULT_MODEL_NAME  # noqa: E402
+from index.embed import Encoder, cache_root  # noqa: E402
+from qa.assistant import Assistant  # noqa: E402
+from qa.evaluate import BENCHMARK, HALVES, contains, half, load_benchmark  # noqa: E402
+from qa.openbook import PASSAGES, index_for, load_split  # noqa: E402
+from qa.read import FEATURES, MODEL, sigmoid  # noqa: E402
+
+EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+LAWS_BENCHMARK = Path(__file__).resolve().parent.parent / "qa" / "data" / "laws_benchmark.jsonl"
+OPEN_BOOK = {
+    "drcd": "drcd/DRCD_dev.json",
+    "cmrc": "cmrc2018/cmrc2018_dev.json",
+    "dureader": "dureader_robust/dev.json",
+}
+CJRC = "cjrc/dev.json"
+ABSTENTION_PRECISION = 0.90
+CACHE = Path("runs/reader")
+
+
+@dataclass
+class Asked:
+    """One question's candidates: feature rows, which are right, which can answer its kind."""
+
+    set: str
+    id: str
+    half: str
+    answerable: bool
+    x: np.ndarray
+    y: np.ndarray
+    fits: np.ndarray
+
+
+def collect(name: str, assistant: Assistant, items, progress: bool = True) -> list[Asked]:
+    """`items`: (id, split key, question, history, source filter, gold source, answers)."""
+    out = []
+    for qid, key, question, history, source, gold, answers in tqdm(items, desc=name, disable=not progress):
+        texts, x, fits = assistant.candidates(question, history, source=source)
+        y = np.array([s == gold and any(contains(t, a) for a in answers) for s, t in texts], dtype=bool)
+        out.append(Asked(name, qid, half(key), bool(answers), x, y, np.array(fits, dtype=bool)))
+    return out
+
+
+def benchmark_items(path: Path) -> list[tuple]:
+    rows = load_benchmark(path)
+    return [
+        (r["id"], r["id"], r["question"], r["history"], None, r["source"], [r["answer"]] if r["answer"] else [])
+        for r in rows
+    ]
+
+
+def split_items(path: Path, own_paragraph: bool) -> list[tuple]:
+    split = load_split(path)
+    items = []
+    for q in split.questions:
+        if set(q.answers) & {"YES", "NO"}:
+            continue  # CJRC's yes/no questions: no span to quote
+        source = q.paragraph if own_paragraph else None
+        items.append((q.id, q.paragraph, q.question, [], source, q.paragraph, list(q.answers)))
+    return items
+
+
+def gather(args, encoder: Encoder) -> list[Asked]:
+    """Every set's candidates, from the cache unless --refresh or the features changed."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    jobs = {"benchmark": lambda: (Assistant(encoder=encoder, progress=False), benchmark_items(BENCHMARK))}
+    if args.laws_index:
+        jobs["laws"] = lambda: (Assistant(args.laws_index, encoder=encoder), benchmark_items(LAWS_BENCHMARK))
+    for name, rel in OPEN_BOOK.items():
+        jobs[name] = lambda rel=rel: _split_job(EVAL / rel, encoder, own_paragraph=False)
+    jobs["cjrc"] = lambda: _split_job(EVAL / CJRC, encoder, own_paragraph=True)
+    asked = []
+    for name in args.sets or list(jobs):
+        cached = CACHE / f"{name}.pkl"
+        if cached.exists() and not args.refresh:
+            features, rows = pickle.loads(cached.read_bytes())
+            if tuple(features) == FEATURES:
+                asked += rows
+                continue
+        t0 = time.perf_counter()
+        assistant, items = jobs[name]()
+        rows = collect(name, assistant, items)
+        cached.write_bytes(pickle.dumps((FEATURES, rows)))
+        print(f"{name}: {len(rows)} questions in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        asked += rows
+    return asked
+
+
+def _split_job(path: Path, encoder: Encoder, own_paragraph: bool):
+    split = load_split(path)
+    assistant = Assistant(index_for(path, split, encoder), passages=PASSAGES, encoder=encoder, progress=False)
+    return assistant, split_items(path, own_paragraph)
+
+
+def fit(dev: list[Asked]) -> dict:
+    """The logistic model on the dev candidates, each set's candidates weighing 1 in all."""
+    x = np.concatenate([a.x for a in dev if len(a.y)])
+    y = np.concatenate([a.y for a in dev if len(a.y)])
+    per_set = {s: sum(len(a.y) for a in dev if a.set == s) for s in {a.set for a in dev}}
+    w = np.concatenate([np.full(len(a.y), 1.0 / per_set[a.set]) for a in dev if len(a.y)])
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+    model = LogisticRegression(C=1.0, max_iter=5000).fit((x - mean) / scale, y, sample_weight=w * len(y))
+    return {
+        "features": list(FEATURES),
+        "mean": mean.round(6).tolist(),
+        "scale": scale.round(6).tolist(),
+        "coef": model.coef_[0].round(6).tolist(),
+        "intercept": round(float(model.intercept_[0]), 6),
+    }
+
+
+def scored(params: dict, asked: list[Asked]) -> list[tuple[Asked, np.ndarray]]:
+    """Each question's candidate probabilities, with the ones that cannot answer its kind at −1."""
+    out = []
+    for a in asked:
+        z = ((a.x - params["mean"]) / params["scale"]) @ np.asarray(params["coef"]) + params["intercept"]
+        out.append((a, np.where(a.fits, sigmoid(z), -1.0) if len(a.y) else np.zeros(0)))
+    return out
+
+
+def best(p: np.ndarray) -> int | None:
+    return int(np.argmax(p)) if len(p) and p.max() >= 0 else None
+
+
+def calibrate(rows: list[tuple[Asked, np.ndarray]]) -> tuple[float, float]:
+    """Platt scaling: the best candidate's logit → the probability that it answers (dev questions)."""
+    z, y = [], []
+    for a, p in rows:
+        i = best(p)
+        if i is not None:
+            z.append(np.log(p[i] / (1 - p[i] + 1e-12) + 1e-12))
+            y.append(bool(a.y[i]))
+    model = LogisticRegression(C=100.0).fit(np.array(z).reshape(-1, 1), np.array(y))
+    return round(float(model.coef_[0][0]), 6), round(float(model.intercept_[0]), 6)
+
+
+def confidence(p: float, calibration: tuple[float, float]) -> float:
+    a, b = calibration
+    z = np.log(max(p, 1e-9) / max(1 - p, 1e-9))
+    return float(1 / (1 + np.exp(-(a * z + b))))
+
+
+def outcomes(rows, calibration, threshold: float, share: float) -> list[dict]:
+    """What the reader would do with each question: answered, first quote right, a right one in the top 3."""
+    out = []
+    for a, p in rows:
+        i = best(p)
+        conf = confidence(float(p[i]), calibration) if i is not None else 0.0
+        answered = i is not None and conf >= threshold
+        top3 = [j for j in np.argsort(-p)[:3] if p[j] >= max(share * p[i], 0)] if answered else []
+        out.append(
+            {
+                "set": a.set,
+                "half": a.half,
+                "answerable": a.answerable,
+                "answered": answered,
+                "confidence": conf,
+                "first_right": bool(i is not None and a.y[i]),
+                "hit1": answered and bool(a.y[i]),
+                "hit3": answered and bool(a.y[top3].any()),
+                "quotes": len(top3),
+            }
+        )
+    return out
+
+
+def figures(rows: list[dict]) -> dict:
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    abstained = [r for r in rows if not r["answered"]]
+
+    def share(part, whole):
+        return round(len(part) / len(whole), 4) if whole else None
+
+    return {
+        "questions": len(rows),
+        "hit@1": share([r for r in answerable if r["hit1"]], answerable),
+        "hit@3": share([r for r in answerable if r["hit3"]], answerable),
+        "abstention_precision": share([r for r in abstained if not r["answerable"]], abstained)
+        if unanswerable
+        else None,
+        "abstention_recall": share([r for r in unanswerable if not r["answered"]], unanswerable),
+        "false_abstention": share([r for r in answerable if not r["answered"]], answerable),
+        "quotes": round(float(np.mean([r["quotes"] for r in rows if r["answered"]] or [0])), 2),
+    }
+
+
+def choose_threshold(rows: list[dict]) -> float:
+    """The highest threshold (most abstention) at which 未找到 is still right ≥ ABSTENTION_PRECISION of the
+    time on dev questions of the sets with unanswerable ones; questions without any are not counted."""
+    with_unanswerable = {r["set"] for r in rows if not r["answerable"]}
+    pool = sorted((r["confidence"], r["answerable"]) for r in rows if r["set"] in with_unanswerable)
+    chosen, right = 0.0, 0
+    for abstained, (conf, answerable) in enumerate(pool, start=1):  # abstain up to and including this one
+        right += not answerable
+        if right / abstained >= ABSTENTION_PRECISION:
+            chosen = conf + 1e-6
+    return round(chosen, 6)
+
+
+def choose_share(rows_for, shares=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)) -> float:
+    """The largest share (fewest extra quotes) whose dev hit@3 is within 0.01 of the best share's."""
+    hit3 = {s: figures(rows_for(s))["hit@3"] or 0.0 for s in shares}
+    return max(s for s in shares if hit3[s] >= max(hit3.values()) - 0.01)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", nargs="*", help="only these sets (default: all that are available)")
+    parser.add_argument("--laws-index", type=Path, help="index to ask the laws benchmark against")
+    parser.add_argument("--refresh", action="store_true", help="ask every question again")
+    parser.add_argument("--out", type=Path, default=MODEL, help=f"where to write the parameters ({MODEL})")
+    parser.add_argument("--report", type=Path, default=Path("runs/reader-report.json"))
+    args = parser.parse_args()
+    encoder = Encoder(DEFAULT_MODEL_NAME, cache_root=cache_root())
+    asked = gather(args, encoder)
+    dev = [a for a in asked if a.half == "dev"]
+    params = fit(dev)
+    rows = scored(params, asked)
+    dev_rows = [(a, p) for a, p in rows if a.half == "dev"]
+    params["calibration"] = list(calibrate(dev_rows))
+    params["threshold"] = choose_threshold(outcomes(dev_rows, params["calibration"], 0.0, 1.0))
+    params["share"] = choose_share(lambda s: outcomes(dev_rows, params["calibration"], params["threshold"], s))
+    final = outcomes(rows, params["calibration"], params["threshold"], params["share"])
+    report = {
+        f"{s}/{h}": figures([r for r in final if r["set"] == s and r["half"] == h])
+        for s in dict.fromkeys(a.set for a in asked)
+        for h in HALVES
+    }
+    params["fitted"] = {
+        "command": "python bench/train_reader.py" + (" --laws-index DIR" if args.laws_index else ""),
+        "dev_questions": {s: sum(a.set == s for a in dev) for s in dict.fromkeys(a.set for a in dev)},
+        "dev_candidates": int(sum(len(a.y) for a in dev)),
+        "model": encoder.name,
+    }
+    args.out.write_text(json.dumps(params, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    reliability = [(r["confidence"], r["hit1"] if r["answerable"] else False) for r in final if r["half"] == "test"]
+    args.report.write_text(
+        json.dumps({"params": params, "halves": report, "test_reliability": reliability}, indent=1), encoding="utf-8"
+    )
+    print(json.dumps({k: v for k, v in params.items() if k not in ("mean", "scale")}, ensure_ascii=False))
+    print(f"{'set/half':<16}" + "".join(f"{k:>22}" for k in next(iter(report.values()))))
+    for name, fig in report.items():
+        print(f"{name:<16}" + "".join(f"{'' if v is None else v:>22}" for v in fig.values()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,35 @@
+"""Completing follow-ups from the question before: each kind the chat must understand, without the model."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.conversation import resolve
+from qa.question import parse
+
+
+@pytest.mark.parametrize(
+    ("history", "question", "resolved"),
+    [
+        # another place, the same question
+        (["天津家庭医生签约了多少居民?"], "那上海呢?", "上海家庭医生签约了多少居民?"),
+        # the same measure for another group: the detail sharing its head is swapped
+        (["天津农村特困人员集中供养标准是多少?"], "那分散供养呢?", "天津农村特困人员分散供养标准是多少?"),
+        # the same place and the same ask, a new measure: the topic is swapped, the counter of the old one dropped
+        (["上海到2025年护理型养老床位占比要达到多少?"], "那护理员呢?", "上海到2025年护理员要达到多少?"),
+        (["上海的养老床位有多少张?"], "那护理员呢?", "上海的护理员有多少?"),
+        # the same subject, another facet: the earlier ask is replaced by the new one
+        (["上海低保在哪里申请?"], "要多久才能批下来?", "上海低保要多久才能批下来?"),
+        (["天津基本公共服务标准规划是哪天审议通过的?"], "什么时候发布实施?", "天津基本公共服务标准规划什么时候发布实施?"),
+        # a comparison with a standard named only now
+        (["上海的低保标准是多少?"], "比全国标准高多少?", "上海的低保标准比全国标准高多少?"),
+        # a modifier for the same question
+        (["成都城市低保标准提高到多少了?"], "农村的呢?", "农村 成都城市低保标准提高到多少了?"),
+        # after an unanswered question the follow-up is completed from it all the same
+        (["深圳给应届大学生的人才补贴是多少钱?"], "那上海呢?", "上海给应届大学生的人才补贴是多少钱?"),
+        # a question that stands on its own is left alone
+        (["天津家庭医生签约了多少居民?"], "成都城乡低保标准是多少?", "成都城乡低保标准是多少?"),
+    ],
+)
+def test_follow_up_kinds(history: list[str], question: str, resolved: str) -> None:
+    assert resolve(parse(question), history).norm.rstrip("?") == parse(resolved).norm.rstrip("?")
