@@ -91,7 +91,7 @@ def _benchmark(args: argparse.Namespace) -> int:
             raise OSError(f"{path} is not a benchmark file: {exc}") from None
         assistant = Assistant(index_path=args.index, model=args.model, fusion=args.fusion)
         _save_run(run_benchmark(assistant, rows), run_file)
-    report = score_benchmark(read_jsonl(run_file))
+    report = score_benchmark([r for r in read_jsonl(run_file) if args.half in (None, half(r["id"]))])
     meta = {"benchmark": str(path), "run": str(run_file), "fusion": args.fusion, "model": args.model}
     report = meta | {"index": str(args.index or "built-in corpus"), "limit": args.limit, "seed": args.seed} | report
     groups = report["by_type"] | {"overall": report["overall"]}
@@ -133,7 +133,7 @@ def _open_book(args: argparse.Namespace) -> int:
         else:
             rows = run_bigram_baseline(split, questions) + run_open_book(index, questions, encoder, METHODS)
         _save_run(rows, run_file)
-    rows = read_jsonl(run_file)
+    rows = [r for r in read_jsonl(run_file) if args.half in (None, half(r["paragraph"]))]  # --rescore RUN --half
     report = score_open_book(rows, split)
     meta = {"split": str(args.open_book), "simplified_questions": args.simplified_questions, "run": str(run_file)}
     meta |= {"own_paragraph": args.own_paragraph, "half": args.half}

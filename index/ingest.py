@@ -158,7 +158,7 @@ def parse_document(data: bytes, path: Path, source: str) -> Document:
         raise IngestError(f"{source}: no text found")
     title, place = find_title(text, path.stem), find_place(text, path.stem)
     digest = hashlib.sha256(data).hexdigest()
-    return Document(source, title, place, text, find_version(path.stem), os.path.abspath(path), digest)
+    return Document(source, title, place, text, find_version(path.stem, text), os.path.abspath(path), digest)
 
 
 def decode(data: bytes, source: str) -> str:
@@ -245,10 +245,19 @@ def find_place(text: str, stem: str) -> str:
 _VERSION = re.compile(r"[(（](\d{4}-\d{2}-\d{2})[)）]\s*$")
 
 
-def find_version(stem: str) -> str:
-    """The version date a file name carries (`上海市住宅物业管理规定(2020-12-30)`), else ""."""
+_ENACTED = re.compile(r"((?:19|20)\d\d)年(\d{1,2})月(\d{1,2})日[^\n]{0,80}?(通过|修订|修正|公布|发布|施行)")
+ENACTMENT_LINES = 12  # a law's enactment and amendment lines come right after its title
+
+
+def find_version(stem: str, text: str = "") -> str:
+    """The version date a file name carries (`上海市住宅物业管理规定(2020-12-30)`), else the latest date
+    of the document's own enactment/amendment lines (`2020年12月30日…第二次修正`), else ""."""
     found = _VERSION.search(stem)
-    return found.group(1) if found else ""
+    if found:
+        return found.group(1)
+    head = "\n".join(text.split("\n", ENACTMENT_LINES + 1)[:ENACTMENT_LINES]).split("<!-- INFO END -->")[0]
+    dates = [f"{y}-{int(m):02d}-{int(d):02d}" for y, m, d, _ in _ENACTED.findall(head)]
+    return max(dates, default="")
 
 
 def subtitle(text: str) -> str:

@@ -13,7 +13,7 @@ from index.normalize import normalize
 from index.tokenize import cjk_bigrams, tokenize
 
 MAX_CHARS = 500
-SYNONYMS = Path(str(resources.files("qa") / "data" / "synonyms.txt"))
+EVERYDAY_WORDS = Path(str(resources.files("qa") / "data" / "everyday_words.txt"))
 
 _KINDS = (
     ("date", re.compile(r"什么时候|何时|哪一?年|哪天|几月|日期|时间|多久|期限|截至|截止|哪个时候|何年")),
@@ -39,7 +39,7 @@ class Question:
     terms: tuple[str, ...]  # words and character bigrams, for BM25
     kind: str  # amount, date, list or fact
     places: tuple[str, ...]
-    synonyms: tuple[tuple[str, tuple[str, ...]], ...] = ()  # everyday words asked (低保) → documents' (最低生活保障)
+    everyday: tuple[tuple[str, tuple[str, ...]], ...] = ()  # everyday words asked (低保) → documents' (最低生活保障)
 
     def about(self, place: str) -> bool:
         """Whether a document of `place` is about what the question names: the place, or the province
@@ -78,18 +78,18 @@ def parse(text: str) -> Question:
     kind = next((name for name, pattern in _KINDS if pattern.search(norm)), "fact")
     places = tuple(p for p in PLACES if p in norm)
     tokens = tuple(tokenize(text))
-    asked = [w for w, ds in synonym_list().items() if w in norm and not any(d in norm for d in ds)]
+    asked = [w for w, ds in everyday_words().items() if w in norm and not any(d in norm for d in ds)]
     asked = [w for w in asked if not any(w != longer and w in longer for longer in asked)]  # 生孩子, not 孩子
-    synonyms = tuple((w, synonym_list()[w]) for w in asked)
-    wording = [t for _, ds in synonyms for d in ds for t in (*tokenize(d), *cjk_bigrams(d))]
-    return Question(text, norm, tokens, tokens + tuple(cjk_bigrams(text)) + tuple(wording), kind, places, synonyms)
+    everyday = tuple((w, everyday_words()[w]) for w in asked)
+    wording = [t for _, ds in everyday for d in ds for t in (*tokenize(d), *cjk_bigrams(d))]
+    return Question(text, norm, tokens, tokens + tuple(cjk_bigrams(text)) + tuple(wording), kind, places, everyday)
 
 
 @cache
-def synonym_list() -> dict[str, tuple[str, ...]]:
-    """Everyday word → the words documents use for it (qa/data/synonyms.txt), normalised as questions are."""
+def everyday_words() -> dict[str, tuple[str, ...]]:
+    """Everyday word → the words documents use for it (qa/data/everyday_words.txt), normalised as questions are."""
     pairs = {}
-    for line in SYNONYMS.read_text(encoding="utf-8").splitlines():
+    for line in EVERYDAY_WORDS.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
             word, *wording = normalize(line).split()
             pairs[word] = tuple(wording)

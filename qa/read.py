@@ -14,6 +14,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from importlib import resources
 from pathlib import Path
 
@@ -31,10 +32,18 @@ FEATURES = (
     "lexical",  # share of the question's term weight (idf) the sentence holds
     "lexical_gap",  # … less the best candidate's share
     "context_lexical",  # … that the sentence and its neighbours hold
+    "previous_lexical",  # … that the sentence before holds (it often names what the answer is about)
     "missing_rare",  # the rarest question term missing from sentence and neighbours: its idf over the rarest's
     "semantic",  # cosine of question and sentence
     "semantic_gap",  # … less the best candidate's cosine
+    "neighbour_semantic",  # the higher cosine of the sentences before and after it
+    "passage_semantic",  # cosine of question and the sentence's best passage
+    "lexical_rank",  # 1 / (1 + its rank among the candidates by lexical)
+    "semantic_rank",  # 1 / (1 + its rank by semantic)
+    "novel",  # share of its words the question does not have (an answer says something new)
     "bigrams",  # share of the question's character pairs found in the sentence
+    "copied",  # the longest stretch of the question found verbatim in the sentence, over the question's length
+    "terms_held",  # share of the question's terms (unweighted) the sentence holds
     "passage",  # retrieval score of the sentence's best passage, over the best passage's
     "passage_rank",  # 1 / (1 + rank of that passage)
     "amount_fit",  # an amount question: the sentence has a figure (+1), a blank (−1), neither (0)
@@ -48,7 +57,10 @@ FEATURES = (
 _COUNTER = "个|万|亿|元|人|名|项|家|所|张|倍|成|日|天|年|岁|次"  # a Chinese numeral followed by one is a figure
 _NUMBER = re.compile(rf"\d|[一二三四五六七八九十两][一二三四五六七八九十两百千万]*(?:{_COUNTER})")
 _PLACEHOLDER = re.compile(r"(?<![a-z])x+(?![a-z])")
-_DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|\d{1,2}\s*日|二〇|年底|年末|年初|十[三四五]五")
+_DATE = re.compile(  # a date or a period: 2021年, 12月6日, 六月, 三十日内, 两个月
+    r"\d{4}\s*年|\d{1,2}\s*月|\d{1,2}\s*日|二〇|年底|年末|年初|十[三四五]五"
+    r"|[一二三四五六七八九十百两]+个?(?:日|天|月|年|周|小时|工作日)|\d+\s*个?(?:天|周|小时|工作日|个月)"
+)
 _LIST = re.compile(r"[、；;]")
 _ASKED = re.compile(r"(?:多少|几)个?([^\W\d_多少几的是了呢吗么])")  # the unit after 多少/几: 几天, 多少元
 _SAME_UNIT = {"钱": "元", "块": "元", "天": "日|天", "日": "日|天", "人": "人|名", "周": "周|星期", "岁": "岁|周岁"}
@@ -142,31 +154,40 @@ class Reader:
         """The sentences of the passages (of the `named` documents, when given) and their `FEATURES` rows."""
         best = max(passages[0].score, 1e-9) if passages else 1.0
         where: dict[int, tuple[float, int]] = {}  # sentence → (its best passage's score share, that passage's rank)
+        passage_of: dict[int, int] = {}
         for rank, hit in enumerate(passages):
             p = self.index.passages[hit.item]
             for s in range(p.first, p.last + 1):
                 where.setdefault(s, (hit.score / best, rank))
+                passage_of.setdefault(s, hit.item)
         ids = [s for s in where if not named or self.index.sentences[s].doc in named]
         if not ids:
             return [], np.zeros((0, len(FEATURES)))
-        order = np.argsort(ids)  # memory-mapped rows read best in order
-        rows = np.empty((len(ids), self.index.sentence_vectors.shape[1]), dtype=np.float32)
-        rows[order] = self.index.sentence_vectors[np.asarray(ids)[order]]
-        semantic = rows @ query_vector.reshape(-1)
+        around = sorted({n for s in ids for n in (s - 1, s, s + 1) if 0 <= n < len(self.index.sentences)})
+        cosine = dict(zip(around, _rows(self.index.sentence_vectors, around) @ query_vector.reshape(-1)))
+        semantic = [cosine[s] for s in ids]
+        items = sorted({passage_of[s] for s in ids})
+        passage_cosine = dict(zip(items, _rows(self.index.passage_vectors, items) @ query_vector.reshape(-1)))
         terms = self._terms(question, named or [])
         idf = self.index.idf(terms)
         grams = set(cjk_bigrams(question.norm))
         unit = asked_unit(question)
-        synonyms = [(set(tokenize(w)), ds) for w, ds in question.synonyms]
+        everyday = [(set(tokenize(w)), ds) for w, ds in question.everyday]
         x = np.array(
             [
-                self._features(question, terms, idf, grams, unit, synonyms, s, float(sem), *where[s])
+                self._features(question, terms, idf, grams, unit, everyday, s, float(sem), *where[s])
                 for s, sem in zip(ids, semantic)
             ]
         )
-        for gap, of in (("lexical_gap", "lexical"), ("semantic_gap", "semantic")):
+        doc = {s: self.index.sentences[s].doc for s in around}
+        x[:, FEATURES.index("neighbour_semantic")] = [
+            max((cosine[n] for n in (s - 1, s + 1) if n in cosine and doc[n] == doc[s]), default=0.0) for s in ids
+        ]
+        x[:, FEATURES.index("passage_semantic")] = [passage_cosine[passage_of[s]] for s in ids]
+        for of in ("lexical", "semantic"):
             column = x[:, FEATURES.index(of)]
-            x[:, FEATURES.index(gap)] = column - column.max()
+            x[:, FEATURES.index(f"{of}_gap")] = column - column.max()
+            x[:, FEATURES.index(f"{of}_rank")] = 1 / (1 + np.argsort(np.argsort(-column, kind="stable")))
         return ids, x
 
     def _terms(self, question: Question, named: list[int]) -> set[str]:
@@ -178,10 +199,10 @@ class Reader:
             naming |= self._naming[d]
         return (set(question.tokens) - naming) or set(question.tokens)
 
-    def _features(self, question, terms, idf, grams, unit, synonyms, s: int, semantic: float, passage: float, rank):
+    def _features(self, question, terms, idf, grams, unit, everyday, s: int, semantic: float, passage: float, rank):
         text = self._norm[s]
         have = set(self.index.sentence_tokens[s])
-        for words, wording in synonyms:  # 最低生活保障 in the sentence holds the question's 低保
+        for words, wording in everyday:  # 最低生活保障 in the sentence holds the question's 低保
             if any(d in text for d in wording):
                 have |= words
         kind = question.kind
@@ -191,6 +212,8 @@ class Reader:
             **self._context(terms, idf, have, s),
             "semantic": semantic,
             "bigrams": sum(g in text for g in grams) / len(grams) if grams else 0.0,
+            "copied": _longest_common(question.norm, text) / max(len(question.norm), 1),
+            "terms_held": len(terms & have) / max(len(terms), 1),
             "passage": passage,
             "passage_rank": 1 / (1 + rank),
             "amount_fit": (1.0 if _NUMBER.search(text) else -float(bool(_PLACEHOLDER.search(text))))
@@ -202,6 +225,8 @@ class Reader:
             "fragment": float(len(text) < 8 or bool(heading_level(self.index.sentences[s].clean))),
             "wrong_place": float(bool(question.places and place and not question.about(place))),
             "length": math.log1p(len(text)),
+            "novel": len(set(self.index.sentence_tokens[s]) - set(question.tokens))
+            / max(len(set(self.index.sentence_tokens[s])), 1),
         }
         return [values.get(name, 0.0) for name in FEATURES]
 
@@ -214,12 +239,15 @@ class Reader:
     def _context(self, terms: set[str], idf: dict[str, float], have: set[str], s: int) -> dict[str, float]:
         """Coverage by the sentence with its neighbours in the same document, and the rarest term they miss."""
         doc = self.index.sentences[s].doc
+        around = {}
         for n in (s - 1, s + 1):
             if 0 <= n < len(self.index.sentences) and self.index.sentences[n].doc == doc:
-                have = have | set(self.index.sentence_tokens[n])
+                around[n] = set(self.index.sentence_tokens[n])
+                have = have | around[n]
         missing = [idf[t] for t in terms if t not in have]
         rarest = max(idf.values(), default=1.0)
         return {
+            "previous_lexical": self._coverage(terms, idf, around.get(s - 1, set())),
             "context_lexical": self._coverage(terms, idf, have),
             "missing_rare": max(missing) / rarest if missing else 0.0,
         }
@@ -260,6 +288,17 @@ class Reader:
             return False
         covered = self._covered
         return not (question.places and covered - {""} and not set(question.places) & covered)
+
+
+def _longest_common(a: str, b: str) -> int:
+    """Length of the longest stretch of characters `a` and `b` share."""
+    match = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
+    return match.size
+
+
+def _rows(vectors: np.ndarray, ids: list[int]) -> np.ndarray:
+    """Rows of a memory-mapped matrix, as float32, read in ascending id order (`ids` is sorted)."""
+    return np.asarray(vectors[np.asarray(ids, dtype=np.int64)], dtype=np.float32) if ids else np.zeros((0, 1))
 
 
 def asked_unit(question: Question) -> re.Pattern | None:

@@ -20,7 +20,11 @@ from qa.question import parse
         (["上海的养老床位有多少张?"], "那护理员呢?", "上海的护理员有多少?"),
         # the same subject, another facet: the earlier ask is replaced by the new one
         (["上海低保在哪里申请?"], "要多久才能批下来?", "上海低保要多久才能批下来?"),
-        (["天津基本公共服务标准规划是哪天审议通过的?"], "什么时候发布实施?", "天津基本公共服务标准规划什么时候发布实施?"),
+        (
+            ["天津基本公共服务标准规划是哪天审议通过的?"],
+            "什么时候发布实施?",
+            "天津基本公共服务标准规划什么时候发布实施?",
+        ),
         # a comparison with a standard named only now
         (["上海的低保标准是多少?"], "比全国标准高多少?", "上海的低保标准比全国标准高多少?"),
         # a modifier for the same question

@@ -15,11 +15,13 @@ from qa.evaluate import (
     answer_rank,
     at_k,
     failure,
+    half,
     load_benchmark,
     mrr,
     passage_rank,
     percentile,
     read_jsonl,
+    reliability,
     run_benchmark,
     score_benchmark,
     score_group,
@@ -343,3 +345,37 @@ def test_real_benchmark_run(assistant) -> None:
     assert overall["recall@1"] <= overall["recall@5"] and overall["hit@1"] <= overall["hit@3"]
     assert 0 < overall["latency_p50_ms"] <= overall["latency_p95_ms"]
     assert sum(report["failures"].values()) == len(report["failing"])
+
+
+def test_halves_are_fixed_and_split_evenly() -> None:
+    keys = [f"p{i}" for i in range(2000)]
+    first = [half(k) for k in keys]
+    assert first == [half(k) for k in keys] and set(first) == {"dev", "test"}
+    assert 0.45 < first.count("dev") / len(keys) < 0.55
+
+
+def test_own_paragraph_run_scores_abstention(tiny_split: Path, tmp_path: Path, fake_encoder) -> None:
+    split = load_split(tiny_split)
+    build(split.paragraphs, tmp_path / "index", fake_encoder, progress=False)
+    rows = run_open_book(tmp_path / "index", split.questions, fake_encoder, ("convex",), False, own_paragraph=True)
+    assert all(p[0] == r["paragraph"] for r in rows for p in r["passages"])  # only its own paragraph is read
+    figures = score_open_book(rows, split)
+    convex = figures["methods"]["convex"]
+    assert convex["questions"] == 4 and convex["unanswerable"] == 1  # q4 has no answer
+    assert convex["abstention_recall"] in (0.0, 1.0)
+    assert sum(b["questions"] + b["unknown"] for b in figures["reliability"]) == 4
+
+
+def test_reliability_bins_known_outcomes() -> None:
+    bins = reliability([(0.05, False), (0.92, True), (0.97, False), (1.0, True), (0.5, None)])
+    assert [b["questions"] for b in bins] == [1, 0, 0, 0, 0, 0, 0, 0, 0, 3]
+    assert bins[9]["right"] == round(2 / 3, 4) and bins[5]["unknown"] == 1
+
+
+def test_cli_scores_a_half_of_a_saved_run(tmp_path: Path, capsys) -> None:
+    rows = _hand_made_run()
+    write_jsonl(rows, tmp_path / "run.jsonl")
+    assert main(["eval", "--rescore", str(tmp_path / "run.jsonl"), "--half", "test", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "benchmark-test-report.json").read_text(encoding="utf-8"))
+    assert report["overall"]["questions"] == sum(half(r["id"]) == "test" for r in rows)
+    assert (tmp_path / "benchmark-test-reliability.png").stat().st_size > 0

@@ -68,6 +68,17 @@ def test_version_from_file_name(stem: str, version: str) -> None:
     assert find_version(stem) == version
 
 
+def test_version_from_the_enactment_lines_when_the_file_name_has_none() -> None:
+    text = (
+        "# 上海市住宅物业管理规定\n\n2004年8月19日 上海市第十二届人民代表大会常务委员会第十四次会议通过\n\n"
+        "2020年12月30日 上海市第十五届人民代表大会常务委员会第二十八次会议第二次修正\n\n<!-- INFO END -->\n\n"
+        "第一条 2025年1月1日起施行的规定……\n"
+    )
+    assert find_version("上海市住宅物业管理规定", text) == "2020-12-30"
+    assert find_version("上海市住宅物业管理规定(2010-12-23)", text) == "2010-12-23"  # the file name wins
+    assert find_version("上海市献血条例", "# 上海市献血条例\n\n<!-- INFO END -->\n\n第一条 ……") == ""
+
+
 def test_index_info_json(two_folders, tmp_path: Path, fake_encoder, capsys) -> None:
     build_folder(two_folders, tmp_path / "idx", fake_encoder, progress=False)
     code, out, err = _run(capsys, "index", "info", str(tmp_path / "idx"), "--json")

@@ -1,0 +1,60 @@
+"""The fitted reader: its parameters, its features and the probabilities it gives (fake encoder, no model)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.question import parse
+from qa.read import FEATURES, MODEL, Model, asked_unit
+
+
+def test_the_shipped_parameters_load_and_were_fitted_on_dev_only() -> None:
+    model = Model.load()
+    assert model.features == FEATURES and len(model.coef) == len(FEATURES)
+    assert 0.0 <= model.threshold < 1.0 and 0.0 < model.share <= 1.0
+    assert model.fitted["command"].startswith("python bench/train_reader.py")
+    assert set(model.fitted["dev_questions"]) >= {"benchmark", "drcd", "dureader"}
+    assert 0.0 < model.confidence(0.5) < model.confidence(0.9) < 1.0  # more probable, more confident
+
+
+def test_parameters_fitted_on_other_features_are_refused(tmp_path: Path) -> None:
+    data = json.loads(MODEL.read_text(encoding="utf-8"))
+    data["features"] = data["features"][:-1]
+    (tmp_path / "reader.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ValueError, match="refit it with bench/train_reader.py"):
+        Model.load(tmp_path / "reader.json")
+
+
+@pytest.mark.parametrize(
+    ("question", "right", "wrong"),
+    [
+        ("申请后几天内答复?", "应当在十五日内答复", "应当及时答复申请人"),
+        ("每月补贴多少钱?", "每人每月500元", "补贴标准为当地最低工资的百分之十"),
+        ("护理员持证比例要达到多少?", "持证比例达到80%", "持证护理员达到2万人"),
+        ("业主委员会由几个人组成?", "由五至十一人单数组成", "由业主大会选举产生"),
+    ],
+)
+def test_the_unit_asked_for_must_follow_a_figure(question: str, right: str, wrong: str) -> None:
+    unit = asked_unit(parse(question))
+    assert unit is not None and unit.search(right) and not unit.search(wrong)
+
+
+def test_no_unit_for_a_question_that_asks_for_none() -> None:
+    assert asked_unit(parse("低保怎么申请?")) is None
+
+
+def test_reader_gives_probabilities_best_first(tiny_assistant) -> None:
+    index, retriever, reader = tiny_assistant._current()
+    question = parse("上海养老服务补贴每月多少钱?")
+    vector = tiny_assistant._encoder.encode([question.norm], "query")[0]
+    hits = retriever.retrieve(question, vector, 5)
+    ids, x = reader.candidates(question, vector, hits)
+    assert x.shape == (len(ids), len(FEATURES)) and np.isfinite(x).all()
+    scored = reader.read(question, vector, hits)
+    probabilities = [s.score for s in scored]
+    assert probabilities == sorted(probabilities, reverse=True) and all(0 <= p <= 1 for p in probabilities)
+    assert sorted(s.sentence for s in scored) == sorted(ids)
