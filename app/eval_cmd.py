@@ -45,6 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="open book: ask each question of its own paragraph only (CJRC; yes/no questions are skipped)",
     )
     parser.add_argument(
+        "--methods", nargs="+", choices=FUSIONS, help="open book: only these retrieval methods (default: all four)"
+    )
+    parser.add_argument(
         "--half", choices=HALVES, help="only the dev or the test half (split by question or paragraph id)"
     )
     parser.add_argument("--limit", type=int, help="score a fixed-seed random sample of this many questions")
@@ -131,7 +134,8 @@ def _open_book(args: argparse.Namespace) -> int:
         if args.own_paragraph:  # one paragraph: retrieval methods and the baseline have nothing to rank
             rows = run_open_book(index, questions, encoder, methods=("convex",), own_paragraph=True)
         else:
-            rows = run_bigram_baseline(split, questions) + run_open_book(index, questions, encoder, METHODS)
+            methods = tuple(args.methods or METHODS)
+            rows = run_bigram_baseline(split, questions) + run_open_book(index, questions, encoder, methods)
         _save_run(rows, run_file)
     rows = [r for r in read_jsonl(run_file) if args.half in (None, half(r["paragraph"]))]  # --rescore RUN --half
     report = score_open_book(rows, split)
