@@ -10,6 +10,7 @@ _FILLER = re.compile(r"^(那么|那要是|那在|那|要是|如果|若|还有|�
 
 
 _ASKING = re.compile(r"多少|几|什么|哪|怎么|如何|是否|多久|多长|何时")
+_COUNTED = re.compile(r"(?:多少|几)个?[项个名人家所张]?([^\W\d_]{2,})[?？]?$")
 _LEAD = re.compile(r"(的|市|到|在|截至|\d{4}\s*年(底|末)?|的)*")
 _PREDICATE = re.compile(r"要|将|应|需|能|可以|是|有(?=多少|几|什么|哪)|达到|提高|增加|多少|几|什么|哪|怎么|如何")
 # what the earlier question asked, to drop when a follow-up asks something else about the same thing
@@ -44,7 +45,9 @@ def _substitute(text: str, rest: str, previous: Question) -> str:
     if _ASKING.search(rest):  # the same subject, asked about differently: 去哪里申请? → 多久能办好? / 比全国高多少?
         subject = _ASKED_PART.sub("", text).rstrip("的了吗呢")
         if subject != text:
-            return subject + rest
+            counted = _COUNTED.search(text)  # 有多少个服务项目? → 比国家标准多了几项? is about 服务项目 still
+            kept = counted.group(1) if counted and counted.group(1) not in rest else ""
+            return subject + rest.rstrip("?？") + kept
     head = rest[-2:]
     at = text.find(head)
     if len(rest) > 2 and at >= 0 and not _ASKING.search(rest):

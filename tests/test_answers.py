@@ -69,3 +69,22 @@ def test_json_contract(assistant) -> None:
     assert set(data["sentences"][0]) >= {"text", "source", "title", "section", "start", "end", "score"}
     assert set(data["passages"][0]) >= {"text", "source", "title", "start", "end", "score"}
     assert len(data["passages"]) == 5
+
+
+@pytest.mark.parametrize(
+    ("history", "question", "expected"),
+    [
+        # the same place, a new measure
+        (["上海到2025年护理型养老床位占比要达到多少?"], "那护理员呢?", "80%"),
+        # the same subject, another facet
+        (["天津基本公共服务标准规划是哪天审议通过的?"], "什么时候发布实施?", "12月6日"),
+        # a comparison with the standard named only now
+        (["天津基本公共服务标准有多少个服务项目?"], "比国家标准多了几项?", "17項"),
+        # after a question the documents do not answer
+        (["北京的公积金贷款额度是多少?"], "那天津家庭医生呢?", "家庭醫生"),
+    ],
+)
+def test_follow_ups_that_change_more_than_the_place(assistant, history, question, expected) -> None:
+    answer = assistant.answer(question, history)
+    assert answer.resolved != question and answer.answered
+    assert expected in answer.sentences[0].text
