@@ -32,6 +32,12 @@ class Retriever:
         for d, info in enumerate(index.catalog):
             self._by_name.setdefault(info.name, []).append(d)
         self.versions = Versions(index.catalog)
+        self._short_titles = {}  # name → (title without 中华人民共和国, subtitle words without 编)
+        for name in self._by_name:
+            title, *sub = name.split()
+            core = title.removeprefix("中华人民共和国")
+            if len(core) >= 3:
+                self._short_titles[name] = (core, [w.removesuffix("编") for w in sub if len(w.removesuffix("编")) >= 2])
         self._clues: dict[str, set[str]] = {}  # every TITLE_CLUE characters of a title → the titles holding them
         for name in self._by_name:
             for i in range(len(name) - TITLE_CLUE + 1):
@@ -112,13 +118,22 @@ class Retriever:
         return self._current(question, by_place) if by_place else self.titled_documents(question)
 
     def titled_documents(self, question: Question) -> list[int]:
-        """Documents the question names by a part of their title that no other title shares."""
-        named: set[str] = set()
-        for i in range(len(question.norm) - TITLE_CLUE + 1):
-            owners = self._clues.get(question.norm[i : i + TITLE_CLUE], ())
-            if len(owners) == 1:
-                named |= owners
+        """Documents the question names: by their whole short title (老年人权益保障法, 民法典总则编: the longest
+        such title wins over titles inside it), else by a part of their title no other title shares."""
+        named = self._whole_titles(question.norm)
+        if not named:
+            for i in range(len(question.norm) - TITLE_CLUE + 1):
+                owners = self._clues.get(question.norm[i : i + TITLE_CLUE], ())
+                if len(owners) == 1:
+                    named |= owners
         return self._current(question, sorted(d for name in named for d in self._by_name[name]))
+
+    def _whole_titles(self, text: str) -> set[str]:
+        found = {}
+        for name, (core, parts) in self._short_titles.items():
+            if core in text and all(part in text for part in parts):
+                found[name] = core
+        return {n for n, core in found.items() if not any(core != c and core in c for c in found.values())}
 
     def _current(self, question: Question, docs: list[int]) -> list[int]:
         """`docs` less the versions the question is not about: an old one it asks for replaces its successor."""

@@ -34,6 +34,12 @@ def versions(tmp_path_factory) -> Assistant:
     (folder / "上海市养老服务条例.md").write_text(
         "# 上海市养老服务条例\n\n第五条 养老服务补贴每月五百元。\n", encoding="utf-8"
     )
+    for title, text in (  # a law named by its short title, among titles sharing its words
+        ("中华人民共和国老年人权益保障法", "第二十一条 老年人的婚姻自由受法律保护。"),
+        ("中华人民共和国妇女权益保障法", "第二十一条 妇女的生命健康权不受侵犯。"),
+        ("北京市老年人权益保障条例", "第二十一条 本市建立高龄津贴制度。"),
+    ):
+        (folder.parent / f"{title}.md").write_text(f"# {title}\n\n{text}\n", encoding="utf-8")
     build_folder([tmp_path / "laws"], tmp_path / "idx", encoder, progress=False)
     return Assistant(tmp_path / "idx", encoder=encoder, progress=False)
 
@@ -99,6 +105,11 @@ def test_an_article_named_is_answered_by_that_article(versions: Assistant, quest
         assert [q.text for q in answer.sentences[1:]] == ["委员应当是物业管理区域内的业主。"]
     assert answer.passages[0].start <= answer.sentences[0].start < answer.passages[0].end
     assert answer.sentences[0].section == "第三章 业主委员会 / " + first.split(" ")[0]  # cited by its article
+
+
+def test_a_law_named_by_its_whole_short_title_answers_its_article(versions: Assistant) -> None:
+    answer = versions.answer("老年人权益保障法第21条讲的是什么?")  # 权益保障法 is in three titles
+    assert answer.sentences[0].text == "第二十一条 老年人的婚姻自由受法律保护。"
 
 
 def test_an_article_the_regulation_lacks_is_not_answered(versions: Assistant) -> None:
