@@ -33,7 +33,7 @@ class Retriever:
             self._by_name.setdefault(info.name, []).append(d)
         self.versions = Versions(index.catalog)
         self._short_titles = {}  # name → (title without 中华人民共和国, subtitle words without 编)
-        for name in self._by_name:
+        for name in filter(str.strip, self._by_name):
             title, *sub = name.split()
             core = title.removeprefix("中华人民共和国")
             if len(core) >= 3:
