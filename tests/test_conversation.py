@@ -27,7 +27,11 @@ from qa.question import parse
         ),
         # a comparison with a standard named only now
         (["上海的低保标准是多少?"], "比全国标准高多少?", "上海的低保标准比全国标准高多少?"),
-        (["天津基本公共服务标准有多少个服务项目?"], "比国家标准多了几项?", "天津基本公共服务标准比国家标准多了几项服务项目"),
+        (
+            ["天津基本公共服务标准有多少个服务项目?"],
+            "比国家标准多了几项?",
+            "天津基本公共服务标准比国家标准多了几项服务项目",
+        ),
         # a modifier for the same question
         (["成都城市低保标准提高到多少了?"], "农村的呢?", "农村 成都城市低保标准提高到多少了?"),
         # after an unanswered question the follow-up is completed from it all the same
