@@ -115,14 +115,22 @@ def _open_book(args: argparse.Namespace) -> int:
     from index.embed import Encoder
     from qa.assistant import cache_root
     from qa.evaluate import half, read_jsonl, subsample
-    from qa.openbook import METHODS, index_for, run_bigram_baseline, run_open_book, score_open_book, simplified
+    from qa.openbook import (
+        METHODS,
+        index_for,
+        run_bigram_baseline,
+        run_open_book,
+        score_open_book,
+        simplified,
+        yes_no,
+    )
 
     split = _load_split(args.open_book)
     questions = [q for q in split.questions if args.half in (None, half(q.paragraph))]
     if args.own_paragraph:
-        yes_no = [q for q in questions if set(q.answers) & {"YES", "NO"}]
-        questions = [q for q in questions if q not in yes_no]
-        print(f"skipped {len(yes_no)} yes/no questions (no span to quote)", file=sys.stderr)
+        kept = [q for q in questions if not yes_no(q)]
+        print(f"skipped {len(questions) - len(kept)} yes/no questions (no span to quote)", file=sys.stderr)
+        questions = kept
     questions = subsample(questions, args.limit, args.seed)
     if args.simplified_questions:
         questions = simplified(questions)

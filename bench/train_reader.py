@@ -38,8 +38,8 @@ from index.e5model import DEFAULT_MODEL_NAME  # noqa: E402
 from index.embed import Encoder, cache_root  # noqa: E402
 from qa.assistant import Assistant  # noqa: E402
 from qa.evaluate import BENCHMARK, HALVES, contains, half, load_benchmark  # noqa: E402
-from qa.openbook import PASSAGES, index_for, load_split  # noqa: E402
-from qa.read import FEATURES, MODEL, sigmoid  # noqa: E402
+from qa.openbook import PASSAGES, index_for, load_split, yes_no  # noqa: E402
+from qa.read import FEATURES, MODEL, Model  # noqa: E402
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 LAWS_BENCHMARK = Path(__file__).resolve().parent.parent / "qa" / "data" / "laws_benchmark.jsonl"
@@ -90,8 +90,8 @@ def split_items(path: Path, own_paragraph: bool) -> list[tuple]:
     split = load_split(path)
     items = []
     for q in split.questions:
-        if set(q.answers) & {"YES", "NO"}:
-            continue  # CJRC's yes/no questions: no span to quote
+        if yes_no(q):
+            continue
         source = q.paragraph if own_paragraph else None
         items.append((q.id, q.paragraph, q.question, [], source, q.paragraph, list(q.answers)))
     return items
@@ -186,11 +186,8 @@ def cross_validated(dev: list[Asked], pairwise: bool, folds: int = 5) -> float:
 
 def scored(params: dict, asked: list[Asked]) -> list[tuple[Asked, np.ndarray]]:
     """Each question's candidate probabilities, with the ones that cannot answer its kind at −1."""
-    out = []
-    for a in asked:
-        z = ((a.x - params["mean"]) / params["scale"]) @ np.asarray(params["coef"]) + params["intercept"]
-        out.append((a, np.where(a.fits, sigmoid(z), -1.0) if len(a.y) else np.zeros(0)))
-    return out
+    model = Model.from_dict(params)
+    return [(a, np.where(a.fits, model.probabilities(a.x), -1.0) if len(a.y) else np.zeros(0)) for a in asked]
 
 
 def best(p: np.ndarray) -> int | None:
@@ -209,18 +206,13 @@ def calibrate(rows: list[tuple[Asked, np.ndarray]]) -> tuple[float, float]:
     return round(float(model.coef_[0][0]), 6), round(float(model.intercept_[0]), 6)
 
 
-def confidence(p: float, calibration: tuple[float, float]) -> float:
-    a, b = calibration
-    z = np.log(max(p, 1e-9) / max(1 - p, 1e-9))
-    return float(1 / (1 + np.exp(-(a * z + b))))
-
-
-def outcomes(rows, calibration, threshold: float, share: float) -> list[dict]:
+def outcomes(rows, params: dict, threshold: float, share: float) -> list[dict]:
     """What the reader would do with each question: answered, first quote right, a right one in the top 3."""
+    model = Model.from_dict(params)
     out = []
     for a, p in rows:
         i = best(p)
-        conf = confidence(float(p[i]), calibration) if i is not None else 0.0
+        conf = model.confidence(float(p[i])) if i is not None else 0.0
         answered = i is not None and conf >= threshold
         top3 = [j for j in np.argsort(-p)[:3] if p[j] >= max(share * p[i], 0)] if answered else []
         out.append(
@@ -297,9 +289,9 @@ def main() -> int:
     rows = scored(params, asked)
     dev_rows = [(a, p) for a, p in rows if a.half == "dev"]
     params["calibration"] = list(calibrate(dev_rows))
-    params["threshold"] = choose_threshold(outcomes(dev_rows, params["calibration"], 0.0, 1.0))
-    params["share"] = choose_share(lambda s: outcomes(dev_rows, params["calibration"], params["threshold"], s))
-    final = outcomes(rows, params["calibration"], params["threshold"], params["share"])
+    params["threshold"] = choose_threshold(outcomes(dev_rows, params, 0.0, 1.0))
+    params["share"] = choose_share(lambda s: outcomes(dev_rows, params, params["threshold"], s))
+    final = outcomes(rows, params, params["threshold"], params["share"])
     report = {
         f"{s}/{h}": figures([r for r in final if r["set"] == s and r["half"] == h])
         for s in dict.fromkeys(a.set for a in asked)

@@ -163,7 +163,7 @@ class Assistant:
             confidence = 1.0 if chosen else 0.0
         else:
             scored = reader.read(question, vector, hits[: self.passages], named)
-            chosen, confidence = reader.answers(question, scored), reader.confidence(question, scored)
+            chosen, confidence = reader.answers(question, scored)
         t3 = time.perf_counter()
         timings = {"encode_ms": (t1 - t0) * 1e3, "retrieve_ms": (t2 - t1) * 1e3, "read_ms": (t3 - t2) * 1e3}
         return Answer(

@@ -11,7 +11,7 @@ _FILLER = re.compile(r"^(那么|那要是|那在|那|要是|如果|若|还有|�
 
 _ASKING = re.compile(r"多少|几|什么|哪|怎么|如何|是否|多久|多长|何时")
 _COUNTED = re.compile(r"(?:多少|几)个?[项个名人家所张]?([^\W\d_]{2,})[?？]?$")
-_LEAD = re.compile(r"(的|市|到|在|截至|\d{4}\s*年(底|末)?|的)*")
+_LEAD = re.compile(r"(的|市|到|在|截至|\d{4}\s*年(底|末)?)*")
 _PREDICATE = re.compile(r"要|将|应|需|能|可以|是|有(?=多少|几|什么|哪)|达到|提高|增加|多少|几|什么|哪|怎么|如何")
 # what the earlier question asked, to drop when a follow-up asks something else about the same thing
 _ASKED_PART = re.compile(

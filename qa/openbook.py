@@ -64,6 +64,11 @@ def load_split(path: Path) -> Split:
     return Split(paragraphs, questions)
 
 
+def yes_no(q: OpenQuestion) -> bool:
+    """A CJRC question answered YES or NO: no sentence says that word, so it has no span to quote."""
+    return bool(set(q.answers) & {"YES", "NO"})
+
+
 def simplified(questions: list[OpenQuestion]) -> list[OpenQuestion]:
     """The questions converted to Simplified script (OpenCC t2s); paragraphs stay as they are."""
     t2s = opencc.OpenCC("t2s")

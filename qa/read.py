@@ -95,30 +95,33 @@ class Model:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         if tuple(data["features"]) != FEATURES:
             raise ValueError(f"{path} was fitted on other features; refit it with bench/train_reader.py")
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Model:
+        """Parameters as `bench/train_reader.py` writes them; while it fits, the calibration (identity),
+        threshold (0) and share (1) may be missing yet."""
         return cls(
             FEATURES,
             np.asarray(data["mean"]),
             np.asarray(data["scale"]),
             np.asarray(data["coef"]),
             float(data["intercept"]),
-            tuple(data["calibration"]),
-            float(data["threshold"]),
-            float(data["share"]),
+            tuple(data.get("calibration", (1.0, 0.0))),
+            float(data.get("threshold", 0.0)),
+            float(data.get("share", 1.0)),
             data.get("fitted", {}),
         )
 
-    def logits(self, x: np.ndarray) -> np.ndarray:
-        return ((x - self.mean) / self.scale) @ self.coef + self.intercept
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Each feature row's probability that its sentence answers."""
+        return 1 / (1 + np.exp(-np.clip(((x - self.mean) / self.scale) @ self.coef + self.intercept, -40, 40)))
 
     def confidence(self, probability: float) -> float:
         """The calibrated probability that the best sentence, of this probability, answers the question."""
         p = min(max(probability, 1e-9), 1 - 1e-9)
         a, b = self.calibration
         return 1 / (1 + math.exp(-(a * math.log(p / (1 - p)) + b)))
-
-
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-np.clip(z, -40, 40)))
 
 
 class Reader:
@@ -144,7 +147,7 @@ class Reader:
     ) -> list[Scored]:
         """Candidate sentences, best first; only from the `named` documents when the question names some."""
         ids, x = self.candidates(question, query_vector, passages, named)
-        p = sigmoid(self.model.logits(x)) if ids else np.zeros(0)
+        p = self.model.probabilities(x) if ids else np.zeros(0)
         lexical = FEATURES.index("lexical")
         return [Scored(ids[i], float(p[i]), float(x[i, lexical])) for i in np.argsort(-p, kind="stable")]
 
@@ -201,7 +204,8 @@ class Reader:
 
     def _features(self, question, terms, idf, grams, unit, everyday, s: int, semantic: float, passage: float, rank):
         text = self._norm[s]
-        have = set(self.index.sentence_tokens[s])
+        own = set(self.index.sentence_tokens[s])
+        have = set(own)
         for words, wording in everyday:  # 最低生活保障 in the sentence holds the question's 低保
             if any(d in text for d in wording):
                 have |= words
@@ -225,8 +229,7 @@ class Reader:
             "fragment": float(len(text) < 8 or bool(heading_level(self.index.sentences[s].clean))),
             "wrong_place": float(bool(question.places and place and not question.about(place))),
             "length": math.log1p(len(text)),
-            "novel": len(set(self.index.sentence_tokens[s]) - set(question.tokens))
-            / max(len(set(self.index.sentence_tokens[s])), 1),
+            "novel": len(own - set(question.tokens)) / max(len(own), 1),
         }
         return [values.get(name, 0.0) for name in FEATURES]
 
@@ -259,22 +262,21 @@ class Reader:
         own = set(re.findall(r"\d+(?:\.\d+)?", text)) - set(re.findall(r"\d+(?:\.\d+)?", question.norm))
         return bool(_PLACEHOLDER.search(text)) and not own
 
-    def confidence(self, question: Question, scored: list[Scored]) -> float:
-        """The calibrated probability that the best sentence that can answer does (0 when none can)."""
-        fitting = next((x for x in scored if self.can_answer(question, x.sentence)), None)
-        return self.model.confidence(fitting.score) if fitting else 0.0
-
-    def answers(self, question: Question, scored: list[Scored]) -> list[Scored]:
-        """The sentences to quote (none when nothing answers): 1–3, more for a list question."""
+    def answers(self, question: Question, scored: list[Scored]) -> tuple[list[Scored], float]:
+        """The sentences to quote (none when nothing answers: 1–3, more for a list question) and the calibrated
+        probability that the best sentence that can answer does (0 when none can)."""
         fitting = [x for x in scored if self.can_answer(question, x.sentence)]
-        if not fitting or not self._answerable(question, fitting[0]):
-            return []
+        if not fitting:
+            return [], 0.0
+        confidence = self.model.confidence(fitting[0].score)
+        if confidence < self.model.threshold or self._uncovered(question):
+            return [], confidence
         if question.kind == "amount" and any(
             x.lexical >= fitting[0].lexical and self._blank(question, x.sentence) for x in scored
         ):
-            return []  # the closest statement leaves the figure blank (`X人次`): the documents do not say
+            return [], confidence  # the closest statement leaves the figure blank (`X人次`): the documents do not say
         limit = 6 if question.kind == "list" else 3
-        return [x for x in fitting[:limit] if x.score >= self.model.share * fitting[0].score]
+        return [x for x in fitting[:limit] if x.score >= self.model.share * fitting[0].score], confidence
 
     def can_answer(self, question: Question, s: int) -> bool:
         """A question for an amount needs a number; for money, an amount in 元."""
@@ -283,11 +285,10 @@ class Reader:
             return "元" in text
         return question.kind != "amount" or bool(_NUMBER.search(text))
 
-    def _answerable(self, question: Question, best: Scored) -> bool:
-        if self.model.confidence(best.score) < self.model.threshold:
-            return False
+    def _uncovered(self, question: Question) -> bool:
+        """The question names places and no document is about any of them."""
         covered = self._covered
-        return not (question.places and covered - {""} and not set(question.places) & covered)
+        return bool(question.places and covered - {""} and not set(question.places) & covered)
 
 
 def _longest_common(a: str, b: str) -> int:
@@ -298,7 +299,7 @@ def _longest_common(a: str, b: str) -> int:
 
 def _rows(vectors: np.ndarray, ids: list[int]) -> np.ndarray:
     """Rows of a memory-mapped matrix, as float32, read in ascending id order (`ids` is sorted)."""
-    return np.asarray(vectors[np.asarray(ids, dtype=np.int64)], dtype=np.float32) if ids else np.zeros((0, 1))
+    return np.asarray(vectors[np.asarray(ids, dtype=np.int64)], dtype=np.float32)
 
 
 def asked_unit(question: Question) -> re.Pattern | None:
