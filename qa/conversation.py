@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 
+from qa.figures import figures
 from qa.question import Question, parse
 
 _FILLER = re.compile(r"^(那么|那要是|那在|那|要是|如果|若|还有|另外|而)|(的情况|的话|的)?呢?[?？!！。.]*$")
 
 
+_CLAUSE = re.compile(r"[^，,。;；?？]*")
+_WORD = re.compile(r"[^\d零〇一二两三四五六七八九十百千]")
 _ASKING = re.compile(r"多少|几|什么|哪|怎么|如何|是否|多久|多长|何时")
 _COUNTED = re.compile(r"(?:多少|几)个?[项个名人家所张]?([^\W\d_]{2,})[?？]?$")
 _LEAD = re.compile(r"(的|市|到|在|截至|\d{4}\s*年(底|末)?)*")
@@ -48,6 +51,9 @@ def _substitute(text: str, rest: str, previous: Question) -> str:
             counted = _COUNTED.search(text)  # 有多少个服务项目? → 比国家标准多了几项? is about 服务项目 still
             kept = counted.group(1) if counted and counted.group(1) not in rest else ""
             return subject + rest.rstrip("?？") + kept
+    swapped = _swap_figures(text, rest)
+    if swapped:
+        return swapped
     head = rest[-2:]
     at = text.find(head)
     if len(rest) > 2 and at >= 0 and not _ASKING.search(rest):
@@ -63,6 +69,18 @@ def _substitute(text: str, rest: str, previous: Question) -> str:
         if swapped:
             return swapped
     return f"{rest} {text}"
+
+
+def _swap_figures(text: str, rest: str) -> str | None:
+    """The earlier question with its figures swapped for the new ones, in the clause that begins as `rest`
+    does (交了一年到五年 → 交满十年以上, after 那交满十年以上的呢?); None when there is no such clause."""
+    if not figures(rest) or _ASKING.search(rest) or not _WORD.match(rest):
+        return None
+    for m in re.finditer(re.escape(rest[0]), text):  # a word, not a figure, begins the clause: 交…, 满…
+        clause = _CLAUSE.match(text, m.start()).group()
+        if figures(clause):
+            return text[: m.start()] + rest + text[m.start() + len(clause) :]
+    return None
 
 
 def _swap_topic(text: str, rest: str, previous: Question) -> str | None:

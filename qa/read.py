@@ -25,6 +25,7 @@ from index.segment import heading_level
 from index.store import Index
 from index.tokenize import cjk_bigrams, tokenize
 from index.types import Hit
+from qa.figures import figure_fit, figures
 from qa.question import Question
 
 MODEL = Path(str(resources.files("qa") / "data" / "reader.json"))
@@ -51,11 +52,17 @@ FEATURES = (
     "list_fit",  # a list question: how enumerated the sentence is
     "unit_fit",  # the unit asked for (几天, 多少元, 比例) follows a figure in the sentence (+1) or nowhere (−1)
     "fragment",  # a title, heading or fragment: states nothing
+    "figures_held",  # share of the question's figures (满一年不足五年: 1, 5) the sentence gives
+    "figure_side",  # … on the side the question means (不满十六周岁 vs 十六周岁以上): +1 same, −1 other
     "wrong_place",  # the question names a place and the sentence's document is about another
     "length",  # log of the sentence's length
 )
-_COUNTER = "个|万|亿|元|人|名|项|家|所|张|倍|成|日|天|年|岁|次"  # a Chinese numeral followed by one is a figure
-_NUMBER = re.compile(rf"\d|[一二三四五六七八九十两][一二三四五六七八九十两百千万]*(?:{_COUNTER})")
+_COUNTER = (  # a Chinese numeral followed by one is a figure
+    "个|万|亿|元|人|名|位|项|种|级|家|所|户|张|床|倍|成|日|天|周|月|年|岁|次|小时|分钟|平方|米|亩|公里|千克|吨"
+)
+_NUMBER = re.compile(  # a figure: 二十二周岁, 三十平方米; a share: 百分之二十, 三分之二
+    rf"\d|[一二三四五六七八九十两][一二三四五六七八九十两百千万]*(?:{_COUNTER})|分之[一二三四五六七八九十]"
+)
 _PLACEHOLDER = re.compile(r"(?<![a-z])x+(?![a-z])")
 _DATE = re.compile(  # a date or a period: 2021年, 12月6日, 六月, 三十日内, 两个月
     r"\d{4}\s*年|\d{1,2}\s*月|\d{1,2}\s*日|二〇|年底|年末|年初|十[三四五]五"
@@ -176,9 +183,10 @@ class Reader:
         grams = set(cjk_bigrams(question.norm))
         unit = asked_unit(question)
         everyday = [(set(tokenize(w)), ds) for w, ds in question.everyday]
+        asked = figures(question.norm)
         x = np.array(
             [
-                self._features(question, terms, idf, grams, unit, everyday, s, float(sem), *where[s])
+                self._features(question, terms, idf, grams, unit, everyday, asked, s, float(sem), *where[s])
                 for s, sem in zip(ids, semantic)
             ]
         )
@@ -202,7 +210,7 @@ class Reader:
             naming |= self._naming[d]
         return (set(question.tokens) - naming) or set(question.tokens)
 
-    def _features(self, question, terms, idf, grams, unit, everyday, s: int, semantic: float, passage: float, rank):
+    def _features(self, question, terms, idf, grams, unit, everyday, asked, s: int, semantic, passage, rank):
         text = self._norm[s]
         own = set(self.index.sentence_tokens[s])
         have = set(own)
@@ -211,6 +219,7 @@ class Reader:
                 have |= words
         kind = question.kind
         place = self._places[self.index.sentences[s].doc]
+        held, side = figure_fit(asked, figures(text))
         values = {
             "lexical": self._coverage(terms, idf, have),
             **self._context(terms, idf, have, s),
@@ -227,6 +236,8 @@ class Reader:
             "list_fit": min(len(_LIST.findall(text)) / 3, 1.0) if kind == "list" else 0.0,
             "unit_fit": (1.0 if unit.search(text) else -1.0) if unit else 0.0,
             "fragment": float(len(text) < 8 or bool(heading_level(self.index.sentences[s].clean))),
+            "figures_held": held,
+            "figure_side": side,
             "wrong_place": float(bool(question.places and place and not question.about(place))),
             "length": math.log1p(len(text)),
             "novel": len(own - set(question.tokens)) / max(len(own), 1),

@@ -32,6 +32,13 @@ from qa.question import parse
             "比国家标准多了几项?",
             "天津基本公共服务标准比国家标准多了几项服务项目",
         ),
+        # the same rule for other figures: the clause with the old ones is swapped, the rest kept
+        (
+            ["社会保险法里失业保险交了一年到五年,失业金最长能领多久?"],
+            "那交满十年以上的呢?",
+            "社会保险法里失业保险交满十年以上,失业金最长能领多久?",
+        ),
+        (["16岁到25岁办的身份证有效期几年?"], "那26岁到45岁办的呢?", "26岁到45岁办的身份证有效期几年?"),
         # a modifier for the same question
         (["成都城市低保标准提高到多少了?"], "农村的呢?", "农村 成都城市低保标准提高到多少了?"),
         # after an unanswered question the follow-up is completed from it all the same

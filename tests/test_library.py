@@ -202,3 +202,20 @@ def test_a_province_question_finds_its_cities_rules_after_its_own(tmp_path: Path
     places = [p.place for p in assistant.answer("山东的业主委员会由几名委员组成?").passages]
     assert places[:2] == ["山东", "青岛"] and ("杭州" not in places or places.index("杭州") > places.index("青岛"))
     assert [p.place for p in assistant.answer("青岛的业主委员会由几名委员组成?").passages][0] == "青岛"
+
+
+def test_a_title_clue_names_a_document_only_when_the_question_means_a_document(tmp_path: Path, fake_encoder) -> None:
+    folder = tmp_path / "laws"
+    folder.mkdir()
+    for title, text in (
+        ("社会保险法", "第三十六条 职工因工作原因受到事故伤害，享受工伤保险待遇。"),
+        ("工伤保险条例", "第二十条 社会保险行政部门应当自受理工伤认定申请之日起60日内作出工伤认定的决定。"),
+    ):
+        (folder / f"{title}.md").write_text(f"# {title}\n\n{text}\n", encoding="utf-8")
+    build_folder(folder, tmp_path / "idx", fake_encoder, progress=False)
+    retriever = Retriever(Index(tmp_path / "idx", fake_encoder))
+    sources = [d.source for d in retriever.index.catalog]
+    # 社会保险 is in one title only, but here it is the name of an office, not of a law
+    assert retriever.named_documents(parse("社会保险行政部门受理工伤认定申请后多长时间要作出决定?")) == []
+    named = retriever.named_documents(parse("按社会保险那部法,工伤职工享受什么待遇?"))
+    assert [sources[d] for d in named] == ["社会保险法.md"]
