@@ -16,8 +16,8 @@ from index.embed import Encoder, cache_root
 from index.store import Index, StoreError, commit_stamp
 from index.types import Hit
 from qa.articles import asked_article, find_article
-from qa.conversation import resolve
-from qa.question import check, parse
+from qa.conversation import needs_history, resolve
+from qa.question import BadQuestion, check, parse
 from qa.read import Reader, Scored
 from qa.retrieve import Retriever
 from qa.types import Answer, Quote
@@ -146,6 +146,12 @@ class Assistant:
     ) -> list[Answer]:
         """Answer several questions; each is checked first, so a bad one raises before any work."""
         checked = [(check(q), [h.strip() for h in history if isinstance(h, str) and h.strip()]) for q, history in items]
+        for q, history in checked:
+            if not history and needs_history(parse(q)):
+                raise BadQuestion(
+                    f"「{q}」是追问，但前面没有问题 (a follow-up with no question before it): "
+                    "请问完整的问题，例如 上海的低保标准是多少?"
+                )
         return [self._answer(q, h, place, source) for q, h in checked]
 
     def _answer(self, text: str, history: list[str], place: str | None, source: str | None) -> Answer:

@@ -10,6 +10,7 @@ from qa.question import Question, parse
 _FILLER = re.compile(r"^(那么|那要是|那在|那|要是|如果|若|还有|另外|而)|(的情况|的话|的)?呢?[?？!！。.]*$")
 
 
+_FOLLOW_ON = re.compile(r"^(那么|那|要是|还有|另外|而)|呢[?？!！。.]*$")
 _CLAUSE = re.compile(r"[^，,。;；?？]*")
 _WORD = re.compile(r"[^\d零〇一二两三四五六七八九十百千]")
 _ASKING = re.compile(r"多少|几|什么|哪|怎么|如何|是否|多久|多长|何时")
@@ -22,6 +23,15 @@ _ASKED_PART = re.compile(
     r"(多少[^\s，,。?？]{0,2}|几[^\s，,。?？]{0,2}|什么(时候|地方)?|哪(里|儿|些|个|家)?|怎么(办|样)?|如何|是否|多久|多长时间|何时)"
     r"[^，,。]*$"
 )
+
+
+def needs_history(question: Question) -> bool:
+    """A follow-up that says nothing but a place or a filler (那上海呢?): with no question before it, there is
+    nothing to answer."""
+    rest = _FILLER.sub("", question.norm)
+    for place in question.places:
+        rest = rest.replace(place, "")
+    return bool(_FOLLOW_ON.search(question.norm)) and not rest.strip()
 
 
 def resolve(question: Question, history: list[str]) -> Question:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.conversation import resolve
-from qa.question import parse
+from qa.conversation import needs_history, resolve
+from qa.question import BadQuestion, parse
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,18 @@ from qa.question import parse
 )
 def test_follow_up_kinds(history: list[str], question: str, resolved: str) -> None:
     assert resolve(parse(question), history).norm.rstrip("?") == parse(resolved).norm.rstrip("?")
+
+
+@pytest.mark.parametrize(
+    ("question", "bare"),
+    [("那上海呢?", True), ("上海呢？", True), ("那分散供养呢?", False), ("上海的低保标准是多少?", False)],
+)
+def test_a_follow_up_with_nothing_but_a_place_needs_a_question_before_it(question: str, bare: bool) -> None:
+    assert needs_history(parse(question)) is bare
+
+
+def test_the_assistant_asks_for_the_whole_question_when_a_bare_follow_up_comes_first(tiny_assistant) -> None:
+    with pytest.raises(BadQuestion, match="追问"):
+        tiny_assistant.answer("那上海呢?")
+    answer = tiny_assistant.answer("那上海呢?", history=["天津农村特困人员每月能领多少钱?"])
+    assert answer.resolved.startswith("上海")
