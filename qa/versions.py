@@ -1,4 +1,5 @@
-"""Versions of one regulation: documents with the same title and place and different version dates.
+"""Versions of one regulation: documents with the same title, place and file name (less its date) and
+different version dates.
 
 The newest is current. An older one is answered from only when the question names its year or asks about
 the old rule (旧版, 原规定, 修订前); a quote from it says it is superseded.
@@ -13,6 +14,7 @@ from qa.question import Question
 
 OLD_RULE = re.compile(r"旧版|老版|原规定|原条例|原办法|修订前|修改前|以前的规定|废止前|之前的版本")
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
+_DATED = re.compile(r"[(（]\d{4}[-.\d]*[)）]")  # the version date in a file name: …规定(2020-12-30).md
 
 
 class Versions:
@@ -22,7 +24,7 @@ class Versions:
         groups: dict[tuple[str, str], list[int]] = {}
         for d, info in enumerate(catalog):
             if info.version:
-                groups.setdefault((info.name, info.place), []).append(d)
+                groups.setdefault((info.name, info.place, _file_title(info.source)), []).append(d)
         self.newer: dict[int, int] = {}  # a superseded document → the current version
         for docs in groups.values():
             current = max(docs, key=lambda d: catalog[d].version)
@@ -48,3 +50,10 @@ class Versions:
             d for d, current in self.newer.items()
             if old_rule or (self._catalog[d].version[:4] in years and self._catalog[current].version[:4] not in years)
         }  # fmt: skip
+
+
+def _file_title(source: str) -> str:
+    """The file's name without its folder, version date and suffix: the parts of one code that share its
+    title (民法典/总则.md, 民法典/婚姻家庭编.md) are not versions of each other."""
+    stem = source.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return _DATED.sub("", stem).removeprefix("中华人民共和国").strip()

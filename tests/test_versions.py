@@ -9,8 +9,10 @@ import pytest
 
 from app.cli import main, render
 from index.embed import Encoder, cache_root
+from index.types import DocumentInfo
 from qa.articles import number
 from qa.assistant import Assistant, build_folder
+from qa.versions import Versions
 
 RULE = "上海市住宅物业管理规定"
 pytestmark = pytest.mark.slow
@@ -123,3 +125,17 @@ def test_an_article_the_regulation_lacks_is_not_answered(versions: Assistant) ->
 )  # fmt: skip
 def test_article_numbers(numeral: str, value: int | None) -> None:
     assert number(numeral) == value
+
+
+def _info(source: str, version: str, name: str = "上海市住宅物业管理规定", place: str = "上海") -> DocumentInfo:
+    return DocumentInfo(source, name, place, version, name, 100, 0, 1, "", "")
+
+
+def test_parts_of_one_code_sharing_its_title_are_not_versions_of_each_other() -> None:
+    catalog = [
+        _info("民法典/总则.md", "2021-01-01", "中华人民共和国民法典", ""),
+        _info("民法典/婚姻家庭编.md", "2020-05-28", "中华人民共和国民法典", ""),  # no 施行 line: an earlier date
+        _info(f"上海/{RULE}(2010-12-23).md", "2010-12-23"),
+        _info(f"DLC/上海/{RULE}(2020-12-30).md", "2020-12-30"),  # the same rule in another folder
+    ]
+    assert Versions(catalog).newer == {2: 3}
