@@ -52,6 +52,8 @@ FEATURES = (
     "list_fit",  # a list question: how enumerated the sentence is
     "unit_fit",  # the unit asked for (几天, 多少元, 比例) follows a figure in the sentence (+1) or nowhere (−1)
     "fragment",  # a title, heading or fragment: states nothing
+    "question_like",  # the sentence is itself a question (ends in ? or 吗): it asks, it does not answer
+    "bound_fit",  # a question for a limit (最多, 至少, 最晚…内): the sentence states one (+1) or not (−1)
     "figures_held",  # share of the question's figures (满一年不足五年: 1, 5) the sentence gives
     "figure_side",  # … on the side the question means (不满十六周岁 vs 十六周岁以上): +1 same, −1 other
     "wrong_place",  # the question names a place and the sentence's document is about another
@@ -73,6 +75,12 @@ _ASKED = re.compile(r"(?:多少|几)个?([^\W\d_多少几的是了呢吗么])") 
 _SAME_UNIT = {"钱": "元", "块": "元", "天": "日|天", "日": "日|天", "人": "人|名", "周": "周|星期", "岁": "岁|周岁"}
 _RATIO = re.compile(r"比例|比重|百分|率")
 _FIGURE = r"(?:\d|[一二三四五六七八九十两百千万])"
+_BOUND_ASKED = re.compile(r"最多|最少|至少|最长|最短|最早|最晚|最迟|最高|最低|上限|下限|起码|多久内|多长时间内")
+_BOUND = re.compile(
+    r"以上|以下|以内|之内|不超过|不少于|不低于|不高于|不足|不满|未满|不得[超少低高早晚迟]|[早晚迟]于|最长|最短|最多|最少|至少|最高|最低"
+    r"|[日天月年]内"
+)
+_ASKS = re.compile(r"(?:[?？]|吗|呢)\W*$")
 _PERCENT = re.compile(r"\d\s*[%％]|百分之|[一二三四五六七八九]成")
 
 
@@ -184,9 +192,10 @@ class Reader:
         unit = asked_unit(question)
         everyday = [(set(tokenize(w)), ds) for w, ds in question.everyday]
         asked = figures(question.norm)
+        bound = bool(_BOUND_ASKED.search(question.norm))
         x = np.array(
             [
-                self._features(question, terms, idf, grams, unit, everyday, asked, s, float(sem), *where[s])
+                self._features(question, terms, idf, grams, unit, everyday, asked, bound, s, float(sem), *where[s])
                 for s, sem in zip(ids, semantic)
             ]
         )
@@ -210,7 +219,7 @@ class Reader:
             naming |= self._naming[d]
         return (set(question.tokens) - naming) or set(question.tokens)
 
-    def _features(self, question, terms, idf, grams, unit, everyday, asked, s: int, semantic, passage, rank):
+    def _features(self, question, terms, idf, grams, unit, everyday, asked, bound, s: int, semantic, passage, rank):
         text = self._norm[s]
         own = set(self.index.sentence_tokens[s])
         have = set(own)
@@ -236,6 +245,8 @@ class Reader:
             "list_fit": min(len(_LIST.findall(text)) / 3, 1.0) if kind == "list" else 0.0,
             "unit_fit": (1.0 if unit.search(text) else -1.0) if unit else 0.0,
             "fragment": float(len(text) < 8 or bool(heading_level(self.index.sentences[s].clean))),
+            "question_like": float(bool(_ASKS.search(text))),
+            "bound_fit": (1.0 if _BOUND.search(text) else -1.0) if bound else 0.0,
             "figures_held": held,
             "figure_side": side,
             "wrong_place": float(bool(question.places and place and not question.about(place))),

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa.assistant import Assistant, build_folder
 from qa.question import parse
 from qa.read import FEATURES, MODEL, Model, asked_unit
 
@@ -58,3 +59,24 @@ def test_reader_gives_probabilities_best_first(tiny_assistant) -> None:
     probabilities = [s.score for s in scored]
     assert probabilities == sorted(probabilities, reverse=True) and all(0 <= p <= 1 for p in probabilities)
     assert sorted(s.sentence for s in scored) == sorted(ids)
+
+
+def test_a_limit_asked_for_a_figure_in_words_and_a_sentence_that_asks(tmp_path: Path, fake_encoder) -> None:
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "用房规定.md").write_text(
+        "# 业主委员会用房规定\n\n业主委员会用房要多大？\n\n第十条 业主委员会用房按照不低于三十平方米配置。\n\n"
+        "第十一条 业主委员会用房由建设单位无偿提供。\n",
+        encoding="utf-8",
+    )
+    build_folder(folder, tmp_path / "idx", fake_encoder, progress=False)
+    assistant = Assistant(tmp_path / "idx", encoder=fake_encoder, progress=False)
+    index, retriever, reader = assistant._current()
+    question = parse("业主委员会用房至少多大?")
+    vector = fake_encoder.encode([question.norm], "query")[0]
+    ids, x = reader.candidates(question, vector, retriever.retrieve(question, vector, 5))
+    row = {index.sentences[s].clean: dict(zip(FEATURES, r)) for s, r in zip(ids, x)}
+    area = row["第十条 业主委员会用房按照不低于三十平方米配置。"]
+    assert area["bound_fit"] == 1 and area["amount_fit"] == 1  # 三十平方米 is a figure
+    assert row["第十一条 业主委员会用房由建设单位无偿提供。"]["bound_fit"] == -1
+    assert row["业主委员会用房要多大？"]["question_like"] == 1 and area["question_like"] == 0
