@@ -92,6 +92,33 @@ class Scored:
 
 
 @dataclass(frozen=True)
+class _Asked:
+    """What the reader reads once from a question, to describe each candidate sentence against it."""
+
+    question: Question
+    terms: set[str]  # what it asks about, less the places and documents it names
+    idf: dict[str, float]
+    grams: set[str]  # its character pairs
+    unit: re.Pattern | None  # what a figure in the answer must be followed by
+    everyday: list[tuple[set[str], tuple[str, ...]]]  # its everyday words' tokens → the documents' wording
+    figures: dict[float, int]  # its own figures and their sides
+    bound: bool  # it asks for a limit
+
+    @classmethod
+    def of(cls, question: Question, terms: set[str], index: Index) -> _Asked:
+        return cls(
+            question,
+            terms,
+            index.idf(terms),
+            set(cjk_bigrams(question.norm)),
+            asked_unit(question),
+            [(set(tokenize(w)), ds) for w, ds in question.everyday],
+            figures(question.norm),
+            bool(_BOUND_ASKED.search(question.norm)),
+        )
+
+
+@dataclass(frozen=True)
 class Model:
     """The fitted reader: standardised features → logistic probability; top probability → confidence."""
 
@@ -186,19 +213,8 @@ class Reader:
         semantic = [cosine[s] for s in ids]
         items = sorted({passage_of[s] for s in ids})
         passage_cosine = dict(zip(items, _rows(self.index.passage_vectors, items) @ query_vector.reshape(-1)))
-        terms = self._terms(question, named or [])
-        idf = self.index.idf(terms)
-        grams = set(cjk_bigrams(question.norm))
-        unit = asked_unit(question)
-        everyday = [(set(tokenize(w)), ds) for w, ds in question.everyday]
-        asked = figures(question.norm)
-        bound = bool(_BOUND_ASKED.search(question.norm))
-        x = np.array(
-            [
-                self._features(question, terms, idf, grams, unit, everyday, asked, bound, s, float(sem), *where[s])
-                for s, sem in zip(ids, semantic)
-            ]
-        )
+        asked = _Asked.of(question, self._terms(question, named or []), self.index)
+        x = np.array([self._features(asked, s, float(sem), *where[s]) for s, sem in zip(ids, semantic)])
         doc = {s: self.index.sentences[s].doc for s in around}
         x[:, FEATURES.index("neighbour_semantic")] = [
             max((cosine[n] for n in (s - 1, s + 1) if n in cosine and doc[n] == doc[s]), default=0.0) for s in ids
@@ -219,21 +235,22 @@ class Reader:
             naming |= self._naming[d]
         return (set(question.tokens) - naming) or set(question.tokens)
 
-    def _features(self, question, terms, idf, grams, unit, everyday, asked, bound, s: int, semantic, passage, rank):
+    def _features(self, asked: _Asked, s: int, semantic: float, passage: float, rank: int) -> list[float]:
+        question, terms, idf = asked.question, asked.terms, asked.idf
         text = self._norm[s]
         own = set(self.index.sentence_tokens[s])
         have = set(own)
-        for words, wording in everyday:  # 最低生活保障 in the sentence holds the question's 低保
+        for words, wording in asked.everyday:  # 最低生活保障 in the sentence holds the question's 低保
             if any(d in text for d in wording):
                 have |= words
         kind = question.kind
         place = self._places[self.index.sentences[s].doc]
-        held, side = figure_fit(asked, figures(text))
+        held, side = figure_fit(asked.figures, figures(text))
         values = {
             "lexical": self._coverage(terms, idf, have),
             **self._context(terms, idf, have, s),
             "semantic": semantic,
-            "bigrams": sum(g in text for g in grams) / len(grams) if grams else 0.0,
+            "bigrams": sum(g in text for g in asked.grams) / len(asked.grams) if asked.grams else 0.0,
             "copied": _longest_common(question.norm, text) / max(len(question.norm), 1),
             "terms_held": len(terms & have) / max(len(terms), 1),
             "passage": passage,
@@ -243,10 +260,10 @@ class Reader:
             else 0.0,
             "date_fit": float(bool(_DATE.search(text))) if kind == "date" else 0.0,
             "list_fit": min(len(_LIST.findall(text)) / 3, 1.0) if kind == "list" else 0.0,
-            "unit_fit": (1.0 if unit.search(text) else -1.0) if unit else 0.0,
+            "unit_fit": (1.0 if asked.unit.search(text) else -1.0) if asked.unit else 0.0,
             "fragment": float(len(text) < 8 or bool(heading_level(self.index.sentences[s].clean))),
             "question_like": float(bool(_ASKS.search(text))),
-            "bound_fit": (1.0 if _BOUND.search(text) else -1.0) if bound else 0.0,
+            "bound_fit": (1.0 if _BOUND.search(text) else -1.0) if asked.bound else 0.0,
             "figures_held": held,
             "figure_side": side,
             "wrong_place": float(bool(question.places and place and not question.about(place))),
