@@ -249,6 +249,11 @@ _ENACTED = re.compile(r"((?:19|20)\d\d)年(\d{1,2})月(\d{1,2})日[^\n]{0,80}?(�
 ENACTMENT_LINES = 12  # a law's enactment and amendment lines come right after its title
 
 
+def undated(stem: str) -> str:
+    """A file name less the version date it carries: `上海市住宅物业管理规定(2020-12-30)` → `上海市住宅物业管理规定`."""
+    return _VERSION.sub("", stem).strip()
+
+
 def find_version(stem: str, text: str = "") -> str:
     """The version date a file name carries (`上海市住宅物业管理规定(2020-12-30)`), else the latest date
     of the document's own enactment/amendment lines (`2020年12月30日…第二次修正`), else ""."""

@@ -17,7 +17,7 @@ from index.store import Index, StoreError, commit_stamp
 from index.types import Hit
 from qa.articles import asked_article, find_article
 from qa.conversation import needs_history, resolve
-from qa.question import BadQuestion, check, parse
+from qa.question import BadQuestion, Question, check, parse
 from qa.read import Reader, Scored
 from qa.retrieve import Retriever
 from qa.types import Answer, Quote
@@ -145,19 +145,21 @@ class Assistant:
         self, items: list[tuple[str, list[str]]], place: str | None = None, source: str | None = None
     ) -> list[Answer]:
         """Answer several questions; each is checked first, so a bad one raises before any work."""
-        checked = [(check(q), [h.strip() for h in history if isinstance(h, str) and h.strip()]) for q, history in items]
-        for q, history in checked:
-            if not history and needs_history(parse(q)):
+        checked = []
+        for text, history in items:
+            question, history = parse(check(text)), [h.strip() for h in history if isinstance(h, str) and h.strip()]
+            if not history and needs_history(question):
                 raise BadQuestion(
-                    f"「{q}」是追问，但前面没有问题 (a follow-up with no question before it): "
+                    f"「{question.text}」是追问，但前面没有问题 (a follow-up with no question before it): "
                     "请问完整的问题，例如 上海的低保标准是多少?"
                 )
+            checked.append((question, history))
         return [self._answer(q, h, place, source) for q, h in checked]
 
-    def _answer(self, text: str, history: list[str], place: str | None, source: str | None) -> Answer:
+    def _answer(self, asked: Question, history: list[str], place: str | None, source: str | None) -> Answer:
         index, retriever, reader = self._current()  # one commit of the index for the whole question
         t0 = time.perf_counter()
-        question = resolve(parse(text), history)
+        question = resolve(asked, history)
         vector = self._encoder.encode([question.norm], "query")[0]
         t1 = time.perf_counter()
         named, hits = self._retrieve(retriever, question, vector, place, source)
@@ -173,7 +175,7 @@ class Assistant:
         t3 = time.perf_counter()
         timings = {"encode_ms": (t1 - t0) * 1e3, "retrieve_ms": (t2 - t1) * 1e3, "read_ms": (t3 - t2) * 1e3}
         return Answer(
-            question=text,
+            question=asked.text,
             resolved=question.norm,
             answered=bool(chosen),
             sentences=[_sentence_quote(index, retriever.versions, x.sentence, x.score) for x in chosen],

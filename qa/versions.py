@@ -8,13 +8,14 @@ the old rule (旧版, 原规定, 修订前); a quote from it says it is supersed
 from __future__ import annotations
 
 import re
+from pathlib import PurePosixPath
 
+from index.ingest import undated
 from index.types import DocumentInfo
 from qa.question import Question
 
 OLD_RULE = re.compile(r"旧版|老版|原规定|原条例|原办法|修订前|修改前|以前的规定|废止前|之前的版本")
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
-_DATED = re.compile(r"[(（]\d{4}[-.\d]*[)）]")  # the version date in a file name: …规定(2020-12-30).md
 
 
 class Versions:
@@ -55,5 +56,4 @@ class Versions:
 def _file_title(source: str) -> str:
     """The file's name without its folder, version date and suffix: the parts of one code that share its
     title (民法典/总则.md, 民法典/婚姻家庭编.md) are not versions of each other."""
-    stem = source.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    return _DATED.sub("", stem).removeprefix("中华人民共和国").strip()
+    return undated(PurePosixPath(source).stem).removeprefix("中华人民共和国")
