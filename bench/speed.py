@@ -165,12 +165,13 @@ def main() -> int:
     args = parse_args()
     command = shlex.join(sys.orig_argv)
     print(f"$ {command}")
-    import torch
-
-    machine = {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "load_before": load()}
+    load_before = load()
     items = load_questions(args.quick)
     assistant = Assistant(progress=True)
-    assistant.warm_up()
+    assistant.warm_up()  # before torch is imported here, so its threads wait as they do in `qa ask`
+    import torch
+
+    machine = {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "load_before": load_before}
     # LangChain loads models through sentence-transformers: the same model files, its usual engine
     ensemble, n_chunks = build_langchain(same_model("cpu"))
     warm = warm_latencies(assistant, ensemble, items)

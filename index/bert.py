@@ -33,6 +33,12 @@ class BertEncoder:
         st_config = json.loads((path / "config_sentence_transformers.json").read_text(encoding="utf-8"))
         self.prompts: dict[str, str] = st_config.get("prompts", {})
         self.w = load_file(str(path / "model.safetensors"), device=str(self.device))
+        for layer in range(self.layers):  # query, key and value as one matrix product: one short question's
+            p = f"encoder.layer.{layer}.attention.self."  # three small products cost more than one three times as wide
+            for part in ("weight", "bias"):
+                self.w[p + "qkv." + part] = torch.cat(
+                    [self.w.pop(p + f"{t}.{part}") for t in ("query", "key", "value")]
+                )
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.tokenizer.enable_truncation(self.max_length)
 
@@ -88,10 +94,8 @@ class BertEncoder:
         b, attend = x.shape[0], mask[:, None, None, :].bool()
         for layer in range(self.layers):
             p = f"encoder.layer.{layer}."
-            q, k, v = (
-                self._linear(x, p + f"attention.self.{t}").view(b, n, self.heads, -1).transpose(1, 2)
-                for t in ("query", "key", "value")
-            )
+            qkv = self._linear(x, p + "attention.self.qkv").view(b, n, 3, self.heads, -1)
+            q, k, v = (t.transpose(1, 2) for t in qkv.unbind(2))
             a = F.scaled_dot_product_attention(q, k, v, attn_mask=attend).transpose(1, 2).reshape(b, n, -1)
             x = self._ln(x + self._linear(a, p + "attention.output.dense"), p + "attention.output.LayerNorm")
             ffn = self._linear(F.gelu(self._linear(x, p + "intermediate.dense")), p + "output.dense")

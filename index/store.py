@@ -264,7 +264,8 @@ def _write_vectors(c: Contents, tmp: Path) -> str:
         dense = faiss.index_factory(c.passage_vectors.shape[1], factory, faiss.METRIC_INNER_PRODUCT)
         if factory != "Flat":
             dense.hnsw.efConstruction = EF_CONSTRUCTION
-    dense.add(np.ascontiguousarray(c.passage_vectors[done:], dtype=np.float32))
+    # the float16 values stored beside it, so that search and exact rescoring see the same vectors
+    dense.add(np.ascontiguousarray(c.passage_vectors[done:].astype(np.float16), dtype=np.float32))
     faiss.write_index(dense, str(tmp / "passages.faiss"))
     return factory
 
@@ -354,6 +355,8 @@ class Index:
             self.sentence_vectors = np.load(self.files / "sentence_vectors.npy", mmap_mode="r")
             self._dense = faiss.read_index(str(self.files / "passages.faiss"))
             self._sparse = bm25s.BM25.load(str(self.files / "bm25"), mmap=True, load_vocab=False)
+            # plain views of the mapped matrix: slicing a memmap builds a memmap object each time
+            self._csc = {k: np.asarray(a) for k, a in self._sparse.scores.items() if isinstance(a, np.ndarray)}
         except (OSError, ValueError, TypeError, KeyError, RuntimeError, sqlite3.Error) as exc:
             why = f"index at {self.path} is damaged ({exc.__class__.__name__}); {_rebuild_hint(self.path)}"
             raise StoreError(why) from None
@@ -461,9 +464,22 @@ class Index:
 
     def passage_range(self, docs: list[int]) -> np.ndarray:
         """The ids of every passage of `docs` (a document's passages are consecutive)."""
-        ranges = [np.arange(self.catalog[d].first_passage, self.catalog[d].first_passage + self.catalog[d].passages)
-                  for d in docs]  # fmt: skip
-        return np.concatenate(ranges) if ranges else np.zeros(0, dtype=np.int64)
+        docs = np.asarray(docs, dtype=np.int64)
+        first, counts = self._first_passages[docs], self._passage_counts[docs]
+        ends = np.cumsum(counts)  # each document's run: its first passage, then consecutive ids
+        return np.repeat(first - ends + counts, counts) + np.arange(ends[-1] if len(ends) else 0)
+
+    def passage_docs(self, ids: np.ndarray) -> np.ndarray:
+        """The document of each passage id."""
+        return np.searchsorted(self._first_passages, ids, side="right") - 1
+
+    @functools.cached_property
+    def _first_passages(self) -> np.ndarray:
+        return np.array([d.first_passage for d in self.catalog], dtype=np.int64)
+
+    @functools.cached_property
+    def _passage_counts(self) -> np.ndarray:
+        return np.array([d.passages for d in self.catalog], dtype=np.int64)
 
     def dense_search(self, query_vector: np.ndarray, k: int, among: np.ndarray | None = None) -> np.ndarray:
         """Ids of the `k` passages nearest the query, best first; only `among` these ids when given.
@@ -485,18 +501,43 @@ class Index:
         return ids[0][ids[0] >= 0]  # FAISS pads missing results with -1
 
     def dense_scores(self, query_vector: np.ndarray, ids: np.ndarray) -> np.ndarray:
-        """Exact inner products of the query with the passages `ids`."""
-        rows = np.asarray(self.passage_vectors[np.sort(ids)], dtype=np.float32)
-        order = np.argsort(np.argsort(ids))  # rows came back in sorted-id order
-        return rows[order] @ query_vector.reshape(-1).astype(np.float32)
+        """Exact inner products of the query with the passages `ids`.
+
+        They are read from the FAISS index's own float32 copy, already in memory (converting thousands of
+        float16 rows cost more than the search), a document's consecutive passages as one slice.
+        """
+        ids = np.asarray(ids, dtype=np.int64)
+        order = np.argsort(ids, kind="stable")
+        ordered = ids[order]
+        q = query_vector.reshape(-1).astype(np.float32)
+        breaks = np.flatnonzero(np.diff(ordered) != 1) + 1
+        if len(breaks) * 16 < len(ids):  # long runs (whole documents): slices, no copy
+            runs = zip(np.r_[0, breaks], np.r_[breaks, len(ids)])
+            scores = np.concatenate([self._vectors[ordered[a] : ordered[b - 1] + 1] @ q for a, b in runs])
+        else:
+            scores = np.take(self._vectors, ordered, axis=0) @ q
+        out = np.empty(len(ids), dtype=np.float32)
+        out[order] = scores
+        return out
+
+    @functools.cached_property
+    def _vectors(self) -> np.ndarray:
+        """The passage vectors as float32 rows: a view of the FAISS index's storage when it has one."""
+        flat = self._dense.storage if isinstance(self._dense, faiss.IndexHNSW) else self._dense
+        flat = faiss.downcast_index(flat)
+        if isinstance(flat, faiss.IndexFlat) and flat.ntotal:
+            view = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d)
+            view.flags.writeable = False
+            return view
+        return np.asarray(self.passage_vectors, dtype=np.float32)
 
     def sparse_search(self, term_ids: list[int], k: int, among: np.ndarray | None = None) -> np.ndarray:
         """Ids of up to `k` passages with the best BM25 score, best first; only `among` these ids when given."""
-        return bm25_top(self._sparse.scores, term_ids, k, len(self.passages), among)
+        return bm25_top(self._csc, term_ids, k, len(self.passages), among)
 
     def sparse_scores(self, term_ids: list[int], passages: np.ndarray) -> np.ndarray:
         """Exact BM25 scores of the given passages."""
-        return bm25_scores(self._sparse.scores, term_ids, passages)
+        return bm25_scores(self._csc, term_ids, passages)
 
 
 def bm25_top(csc: dict, term_ids: list[int], k: int, n: int, among: np.ndarray | None = None) -> np.ndarray:
@@ -513,7 +554,7 @@ def bm25_top(csc: dict, term_ids: list[int], k: int, n: int, among: np.ndarray |
     sizes = indptr[ids + 1] - indptr[ids]
     order = np.argsort(sizes, kind="stable")
     chosen = ids[order[: max(1, int(np.searchsorted(np.cumsum(sizes[order]), SPARSE_POSTINGS, side="right")))]]
-    spans = [(indptr[t], indptr[t + 1]) for t in chosen]
+    spans = list(zip(np.asarray(indptr[chosen]).tolist(), np.asarray(indptr[chosen + 1]).tolist()))
     rows = np.concatenate([csc["indices"][a:b] for a, b in spans])
     weights = np.concatenate([csc["data"][a:b] for a, b in spans])
     scores = np.bincount(rows, weights=weights, minlength=n)
@@ -527,8 +568,8 @@ def bm25_top(csc: dict, term_ids: list[int], k: int, n: int, among: np.ndarray |
 def bm25_scores(csc: dict, term_ids: list[int], passages: np.ndarray) -> np.ndarray:
     """Exact BM25 scores of `passages`: a binary search in each term's column (its rows are sorted)."""
     out = np.zeros(len(passages), dtype=np.float64)
-    for t in term_ids:
-        a, b = int(csc["indptr"][t]), int(csc["indptr"][t + 1])
+    ids = np.asarray(term_ids, dtype=np.int64)
+    for a, b in zip(np.asarray(csc["indptr"][ids]).tolist(), np.asarray(csc["indptr"][ids + 1]).tolist()):
         if a == b:
             continue
         column = csc["indices"][a:b]

@@ -32,7 +32,9 @@ class Retriever:
         self.dense_weight = dense_weight
         self.name_boost = name_boost  # share of the score range added to named documents' passages
         self._doc_places = [normalize(d.place) for d in index.catalog]
-        self._doc_sources = [d.source for d in index.catalog]
+        self._by_place: dict[str, list[int]] = {}  # a library has thousands of documents and a few hundred places
+        for d, place in enumerate(self._doc_places):
+            self._by_place.setdefault(place, []).append(d)
         self._by_name: dict[str, list[int]] = {}
         for d, info in enumerate(index.catalog):
             self._by_name.setdefault(info.name, []).append(d)
@@ -65,25 +67,22 @@ class Retriever:
             return []
         terms = self.index.term_ids(list(question.terms)) if self.fusion != "dense" else []
         ids = self._candidates(query_vector, terms, allowed, max(CANDIDATES, k))
-        hidden = self.index.passage_range(self.versions.hidden(question))
-        if len(hidden):  # superseded versions the question does not ask for
-            ids = ids[~np.isin(ids, hidden)]
         named_ids = self.index.passage_range(named) if named else np.zeros(0, dtype=np.int64)
         if len(named_ids):  # a named document's best passages compete even where the library drowns them
             if allowed is not None:
                 named_ids = np.intersect1d(named_ids, allowed)
             ids = np.union1d(ids, self._candidates(query_vector, terms, named_ids, max(CANDIDATES, k)))
-            if len(hidden):
-                ids = ids[~np.isin(ids, hidden)]
+        docs = self.index.passage_docs(ids)
+        hidden = self.versions.hidden(question)
+        if hidden:  # superseded versions the question does not ask for
+            ids, docs = ids[~np.isin(docs, hidden)], docs[~np.isin(docs, hidden)]
         if not len(ids):
             return []
         scores = self._fuse(query_vector, terms, ids)
         if len(named_ids):  # a question that names a place or a document is about those documents: prefer them
             # a province's own rules before its cities' (named too, for a question about the province)
-            cities = self.index.passage_range(
-                [d for d in named if question.about(p := self._doc_places[d]) and p not in question.places]
-            )
-            boost = np.isin(ids, named_ids) * (1.0 - 0.5 * np.isin(ids, cities))
+            cities = [d for d in named if question.about(p := self._doc_places[d]) and p not in question.places]
+            boost = np.isin(docs, named) * (1.0 - 0.5 * np.isin(docs, cities))
             scores = scores + self.name_boost * (scores.max() - scores.min()) * boost
         top = np.argsort(-scores, kind="stable")[:k]
         return [Hit(int(ids[i]), float(scores[i])) for i in top]
@@ -119,7 +118,7 @@ class Retriever:
         A title counts with its subtitle (`——市发改委调研报告`), which is how people refer to a report;
         documents sharing one title (versions of one regulation) are named together.
         """
-        by_place = [d for d, p in enumerate(self._doc_places) if question.about(p)]
+        by_place = sorted(d for place, docs in self._by_place.items() if question.about(place) for d in docs)
         return self._current(question, by_place) if by_place else self.titled_documents(question)
 
     def titled_documents(self, question: Question) -> list[int]:
@@ -150,9 +149,8 @@ class Retriever:
         """Passage ids of the documents the filters allow, or None when nothing is filtered."""
         if place is None and source is None:
             return None
-        docs = range(len(self._doc_sources))
-        if place is not None:
-            docs = [d for d in docs if self._doc_places[d] == normalize(place)]
+        docs = set(self._by_place.get(normalize(place), [])) if place is not None else None
         if source is not None:
-            docs = [d for d in docs if self._doc_sources[d] == source]
-        return self.index.passage_range(list(docs))
+            d = self.index.by_source(source)
+            docs = {d} & docs if docs is not None else {d}
+        return self.index.passage_range(sorted(d for d in docs if d is not None))
