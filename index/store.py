@@ -369,6 +369,7 @@ class Index:
         self._document = functools.lru_cache(maxsize=64)(self._read_document)
         self._sentence = functools.lru_cache(maxsize=ROW_CACHE)(self._read_sentence)
         self._passage = functools.lru_cache(maxsize=ROW_CACHE)(self._read_passage)
+        self._sparse_candidates = functools.lru_cache(maxsize=4)(self._bm25_candidates)
         self.documents = _Rows(len(self.catalog), self._document)
         self.sentences = _Rows(self.manifest["sentences"], lambda i: self._sentence(i)[0])
         self.sentence_norms = _Rows(self.manifest["sentences"], lambda i: self._sentence(i)[1])
@@ -488,8 +489,7 @@ class Index:
         """
         if among is not None and len(among) <= EXACT_LIMIT:
             scores = self.dense_scores(query_vector, among)
-            top = np.argsort(-scores, kind="stable")[:k]
-            return among[top]
+            return among[top_k(scores, k)]
         params = None
         if isinstance(self._dense, faiss.IndexHNSW):
             params = faiss.SearchParametersHNSW(efSearch=max(EF_SEARCH, k))
@@ -533,23 +533,46 @@ class Index:
 
     def sparse_search(self, term_ids: list[int], k: int, among: np.ndarray | None = None) -> np.ndarray:
         """Ids of up to `k` passages with the best BM25 score, best first; only `among` these ids when given."""
-        return bm25_top(self._csc, term_ids, k, len(self.passages), among)
+        return best_of(self._sparse_candidates(tuple(term_ids)), k, among)
+
+    def _bm25_candidates(self, term_ids: tuple[int, ...]) -> np.ndarray:
+        """`bm25_candidates`, read-only, so that one question's second search (within the documents it
+        names) reuses its first (over the library) from the cache."""
+        scores = bm25_candidates(self._csc, term_ids, len(self.passages))
+        scores.flags.writeable = False
+        return scores
 
     def sparse_scores(self, term_ids: list[int], passages: np.ndarray) -> np.ndarray:
         """Exact BM25 scores of the given passages."""
         return bm25_scores(self._csc, term_ids, passages)
 
 
-def bm25_top(csc: dict, term_ids: list[int], k: int, n: int, among: np.ndarray | None = None) -> np.ndarray:
-    """The `k` best of `n` passages (within `among`) by the sum of the BM25 matrix's term columns, best first.
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the `k` largest scores, best first, ties in position order: what
+    `np.argsort(-scores, kind="stable")[:k]` gives, without sorting thousands of scores to keep a hundred."""
+    if len(scores) <= k:
+        return np.argsort(-scores, kind="stable")
+    kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+    above = np.flatnonzero(scores > kth)
+    chosen = np.concatenate([above, np.flatnonzero(scores == kth)[: k - len(above)]])
+    return chosen[np.argsort(-scores[chosen], kind="stable")]
 
-    Columns are read rarest first until SPARSE_POSTINGS entries: exact for a question over a few thousand
-    passages; over a large library the very common terms (规定, 条例) only count in the exact rescoring of
-    the candidates (`bm25_scores`), so no question reads millions of entries.
+
+def bm25_top(csc: dict, term_ids: list[int], k: int, n: int, among: np.ndarray | None = None) -> np.ndarray:
+    """The `k` best of `n` passages (within `among`) by the sum of the BM25 matrix's term columns, best first."""
+    return best_of(bm25_candidates(csc, tuple(term_ids), n), k, among)
+
+
+def bm25_candidates(csc: dict, term_ids: tuple[int, ...], n: int) -> np.ndarray:
+    """Every passage's sum of the question's term columns (0 where it holds none), read rarest first.
+
+    Columns are read until SPARSE_POSTINGS entries: exact for a question over a few thousand passages; over a
+    large library the very common terms (规定, 条例) only count in the exact rescoring of the candidates
+    (`bm25_scores`), so no question reads millions of entries.
     """
     ids = np.asarray(term_ids, dtype=np.int64)
     if not len(ids):
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(n)
     indptr = csc["indptr"]
     sizes = indptr[ids + 1] - indptr[ids]
     order = np.argsort(sizes, kind="stable")
@@ -557,7 +580,11 @@ def bm25_top(csc: dict, term_ids: list[int], k: int, n: int, among: np.ndarray |
     spans = list(zip(np.asarray(indptr[chosen]).tolist(), np.asarray(indptr[chosen + 1]).tolist()))
     rows = np.concatenate([csc["indices"][a:b] for a, b in spans])
     weights = np.concatenate([csc["data"][a:b] for a, b in spans])
-    scores = np.bincount(rows, weights=weights, minlength=n)
+    return np.bincount(rows, weights=weights, minlength=n)
+
+
+def best_of(scores: np.ndarray, k: int, among: np.ndarray | None = None) -> np.ndarray:
+    """Up to `k` positions (of `among`, when given) with the best positive scores, best first."""
     pool = scores if among is None else scores[among]
     top = np.argpartition(-pool, k)[:k] if len(pool) > k else np.arange(len(pool))
     top = top[pool[top] > 0]

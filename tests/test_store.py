@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from index import store
 from index.store import Index, StoreError
 from qa.assistant import build_folder
 
@@ -130,3 +132,12 @@ def test_rebuilding_an_old_format_index_in_place_removes_its_files(tiny_folder: 
     _build(tiny_folder, idx, fake_encoder)
     assert sorted(p.name for p in idx.iterdir()) == [".lock", "g000001", "manifest.json"]
     assert len(Index(idx, fake_encoder).catalog) == 5
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_top_k_is_the_stable_sort_s_head(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for _ in range(200):
+        scores = rng.integers(0, 12, int(rng.integers(1, 300))).astype(np.float32)  # many ties
+        k = int(rng.integers(1, 120))
+        assert list(store.top_k(scores, k)) == list(np.argsort(-scores, kind="stable")[:k])
