@@ -34,6 +34,7 @@ from bench.peer import same_model  # noqa: E402
 from bench.speed import build_langchain  # noqa: E402
 from bench.update import LAWS, PLANS, HashEncoder  # noqa: E402
 from index.build import BuildReport, build, folder_files, read_files  # noqa: E402
+from index.embed import Encoder, cache_root  # noqa: E402
 from qa.assistant import Assistant  # noqa: E402
 
 STAGES = ("encode_ms", "retrieve_ms", "read_ms")
@@ -108,12 +109,14 @@ def main() -> int:
     if args.hashed_library:
         paths = hashed_indexes(args.hashed_library)
         assistants = {name: Assistant(path, encoder=HashEncoder(), progress=False) for name, path in paths.items()}
-        from index.embed import Encoder, cache_root
-
         model = Encoder(cache_root=cache_root())
         model.encode(["预热"], "query")
     else:
-        assistants = {"library": Assistant(args.index, progress=False), "five plans": Assistant(progress=False)}
+        encoder = Encoder(cache_root=cache_root())  # one model for both indexes
+        assistants = {
+            "library": Assistant(args.index, progress=False, encoder=encoder),
+            "five plans": Assistant(progress=False, encoder=encoder),
+        }
     for assistant in assistants.values():
         assistant.warm_up()
     result = {"command": shlex.join(sys.orig_argv), "questions": len(items)}

@@ -75,7 +75,8 @@ class Retriever:
         docs = self.index.passage_docs(ids)
         hidden = self.versions.hidden(question)
         if hidden:  # superseded versions the question does not ask for
-            ids, docs = ids[~np.isin(docs, hidden)], docs[~np.isin(docs, hidden)]
+            current = ~np.isin(docs, hidden)
+            ids, docs = ids[current], docs[current]
         if not len(ids):
             return []
         scores = self._fuse(query_vector, terms, ids)
@@ -149,8 +150,7 @@ class Retriever:
         """Passage ids of the documents the filters allow, or None when nothing is filtered."""
         if place is None and source is None:
             return None
-        docs = set(self._by_place.get(normalize(place), [])) if place is not None else None
+        docs = set(range(len(self._doc_places))) if place is None else set(self._by_place.get(normalize(place), []))
         if source is not None:
-            d = self.index.by_source(source)
-            docs = {d} & docs if docs is not None else {d}
-        return self.index.passage_range(sorted(d for d in docs if d is not None))
+            docs &= {self.index.by_source(source)}
+        return self.index.passage_range(sorted(docs))
