@@ -3,6 +3,7 @@
     python bench/train_reader.py                       # collect candidates (cached), fit, report, write
     python bench/train_reader.py --laws-index laws_sample/   # also the laws benchmark, against that index
     python bench/train_reader.py --refresh             # ask every question again (after a feature change)
+    python bench/train_reader.py --without how_fit --out /tmp/r.json   # what a signal adds: fit without it
 
 For every question of every set the assistant retrieves as it does for a user and lists the reader's
 candidate sentences with their features; a candidate is a positive when it comes from the gold
@@ -276,11 +277,14 @@ def main() -> int:
     parser.add_argument("--sets", nargs="*", help="only these sets (default: all that are available)")
     parser.add_argument("--laws-index", type=Path, help="index to ask the laws benchmark against")
     parser.add_argument("--refresh", action="store_true", help="ask every question again")
+    parser.add_argument("--without", nargs="*", default=[], choices=FEATURES, help="fit without these signals")
     parser.add_argument("--out", type=Path, default=MODEL, help=f"where to write the parameters ({MODEL})")
     parser.add_argument("--report", type=Path, default=Path("runs/reader-report.json"))
     args = parser.parse_args()
     encoder = Encoder(DEFAULT_MODEL_NAME, cache_root=cache_root())
     asked = gather(args, encoder)
+    for a in asked:  # a signal left out is a constant column: its weight is 0
+        a.x[:, [FEATURES.index(f) for f in args.without]] = 0.0
     dev = [a for a in asked if a.half == "dev"]
     objectives = {pairwise: cross_validated(dev, pairwise) for pairwise in (False, True)}
     print(f"dev cross-validated hit@1: pointwise {objectives[False]:.4f}, pairwise {objectives[True]:.4f}")

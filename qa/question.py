@@ -18,8 +18,20 @@ EVERYDAY_WORDS = Path(str(resources.files("qa") / "data" / "everyday_words.txt")
 _KINDS = (
     ("date", re.compile(r"什么时候|何时|哪一?年|哪天|几月|日期|时间|多久|期限|截至|截止|哪个时候|何年")),
     ("list", re.compile(r"哪些|哪几|有什么|有何|包括|包含|分别|各项|几类|几种|种类|措施|列举|都有")),
-    ("amount", re.compile(r"多少|几|比例|比重|率|金额|标准是|多大|多高|多长|数量|人数|规模|百分|[钱元]")),
+    (
+        "amount",
+        re.compile(
+            r"多少|几(?![乎何])|多大(?!学)|多高|多长|多重|多远|"
+            r"比例|比重|率|金额|标准是|数量|人数|规模|百分|钱"
+        ),
+    ),
 )
+# The words that ask for an amount; without one, a question that asks 哪/谁/什么/为什么 about a rate or a
+# share (哪一城市拥有百分之十七的就业机会, 注重什么元素) asks for that thing, not for a figure.
+_ASKS_AMOUNT = re.compile(
+    r"多少|几(?![乎何])|多大(?!学)|多高|多长|多重|多远|什么水平|(?:比例|比重|率|标准|金额|数量|人数|规模)(?:是|为)?(?:什么)?[?？]?$"
+)
+_ASKS_OTHER = re.compile(r"哪|谁|什么|何|怎|如何|为啥")
 _MONEY = re.compile(r"多少钱|几元|多少元|多少块|金额|多少万元")
 _FOLLOWUP = re.compile(
     r"^(那|那么|那要是|要是|如果|若|还有|另外|而|那在)|呢[?？]?$|^(它|其|这|该)"
@@ -76,6 +88,8 @@ def parse(text: str) -> Question:
     """Analyse a checked question."""
     norm = normalize(text)
     kind = next((name for name, pattern in _KINDS if pattern.search(norm)), "fact")
+    if kind == "amount" and _ASKS_OTHER.search(norm) and not _ASKS_AMOUNT.search(norm):
+        kind = "fact"
     places = tuple(p for p in PLACES if p in norm)
     tokens = tuple(tokenize(text))
     asked = [w for w, ds in everyday_words().items() if w in norm and not any(d in norm for d in ds)]
