@@ -3,7 +3,7 @@
     python bench/train_reader.py                       # collect candidates (cached), fit, report, write
     python bench/train_reader.py --laws-index laws_sample/   # also the laws benchmark, against that index
     python bench/train_reader.py --refresh             # ask every question again (after a feature change)
-    python bench/train_reader.py --without how_fit --out /tmp/r.json   # what a signal adds: fit without it
+    python bench/train_reader.py --without list_fit --out /tmp/r.json   # what a signal adds: fit without it
 
 For every question of every set the assistant retrieves as it does for a user and lists the reader's
 candidate sentences with their features; a candidate is a positive when it comes from the gold

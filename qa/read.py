@@ -57,9 +57,6 @@ FEATURES = (
     "figures_held",  # share of the question's figures (满一年不足五年: 1, 5) the sentence gives
     "figure_side",  # … on the side the question means (不满十六周岁 vs 十六周岁以上): +1 same, −1 other
     "wrong_place",  # the question names a place and the sentence's document is about another
-    "how_fit",  # a question for a procedure (如何, 向谁申请, 去哪里办): the sentence states one (+1) or not (−1)
-    "reason_fit",  # a question for a reason (为什么, 为何): the sentence gives one (+1) or not (−1)
-    "where_fit",  # a question for a place (哪里, 何地): the sentence names a place or an office (+1) or not (−1)
     "length",  # log of the sentence's length
 )
 _COUNTER = (  # a Chinese numeral followed by one is a figure
@@ -83,23 +80,6 @@ _BOUND_ASKED = re.compile(r"最多|最少|至少|最长|最短|最早|最晚|最
 _BOUND = re.compile(
     r"以上|以下|以内|之内|不超过|不少于|不低于|不高于|不足|不满|未满|不得[超少低高早晚迟]|[早晚迟]于|最长|最短|最多|最少|至少|最高|最低"
     r"|[日天月年]内"
-)
-_HOW_ASKED = re.compile(
-    r"如何|怎么|怎样|向谁|找谁|向哪|去哪|到哪|哪里[办申登提]|什么(?:手续|程序|方式|途径|标准|材料)|按什么|通过什么|流程|步骤"
-)
-_HOW = re.compile(
-    r"(?:向|到|经|通过|由)[^，。；]{1,24}(?:提出|申请|申报|报告|报送|登记|备案|办理|审核|审批|确认|提交|投诉|举报|批准)"
-    r"|(?:提交|提供|出具|填写|携带|持|凭)[^，。；]{0,12}(?:材料|证明|证件|申请书|身份证|户口|文件)"
-    r"|按照[^，。；]{1,24}(?:计发|计算|确定|核定|执行|程序|办理)|亲自|亲笔|书面|签名|手续|程序|方式|途径"
-)
-_REASON_ASKED = re.compile(r"为什么|为何|何故|因何|原因|理由|缘故|为啥|怎么会")
-_REASON = re.compile(r"因为|由于|因此|所以|为了|以便|以免|导致|致使|以致|造成|原因|缘故|理由|鉴于|出于|因而|源于|旨在")
-_WHERE_ASKED = re.compile(
-    r"哪里|哪儿|何地|何处|什么地方|哪一?个?(?:国家|城市|地方|地区|区域|省|市|县|国)|位于|在哪(?![一个些年天种位次月日])"
-)
-_WHERE = re.compile(
-    r"[\u4e00-\u9fff](?:省|市|县|区|镇|乡|村|州|国|洲|岛|山|河|湖|海|港|路|街|机关|机构|部门|学校|医院|法院|中心)"
-    r"|位于|地处|坐落"
 )
 _DATES = re.compile(r"\d{4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]")
 _ASKS = re.compile(r"(?:[?？]|吗|呢)\W*$")
@@ -125,9 +105,6 @@ class _Asked:
     everyday: list[tuple[set[str], tuple[str, ...]]]  # its everyday words' tokens → the documents' wording
     figures: dict[float, int]  # its own figures and their sides
     bound: bool  # it asks for a limit
-    how: bool  # it asks for a procedure
-    reason: bool  # it asks why
-    where: bool  # it asks where
 
     @classmethod
     def of(cls, question: Question, terms: set[str], index: Index) -> _Asked:
@@ -140,9 +117,6 @@ class _Asked:
             [(set(tokenize(w)), ds) for w, ds in question.everyday],
             figures(question.norm),
             bool(_BOUND_ASKED.search(question.norm)),
-            bool(_HOW_ASKED.search(question.norm)),
-            bool(_REASON_ASKED.search(question.norm)),
-            bool(_WHERE_ASKED.search(question.norm)),
         )
 
 
@@ -291,10 +265,7 @@ class Reader:
             "unit_fit": (1.0 if asked.unit.search(text) else -1.0) if asked.unit else 0.0,
             "fragment": float(len(text) < 8 or bool(heading_level(self.index.sentences[s].clean))),
             "question_like": float(bool(_ASKS.search(text))),
-            "bound_fit": _fit(asked.bound, _BOUND, text),
-            "how_fit": _fit(asked.how, _HOW, text),
-            "reason_fit": _fit(asked.reason, _REASON, text),
-            "where_fit": _fit(asked.where, _WHERE, text),
+            "bound_fit": (1.0 if _BOUND.search(text) else -1.0) if asked.bound else 0.0,
             "figures_held": held,
             "figure_side": side,
             "wrong_place": float(bool(question.places and place and not question.about(place))),
@@ -364,11 +335,6 @@ class Reader:
 def _has_figure(text: str) -> bool:
     """A figure other than a date's (2012年9月18日 does not answer 多少)."""
     return bool(_NUMBER.search(_DATES.sub("", text)))
-
-
-def _fit(asked: bool, states: re.Pattern, text: str) -> float:
-    """For a question that asks for what `states` finds: +1 when the sentence has it, −1 when not; else 0."""
-    return (1.0 if states.search(text) else -1.0) if asked else 0.0
 
 
 def _longest_common(a: str, b: str) -> int:
