@@ -24,6 +24,14 @@ from qa.question import parse
         ("多伦多大学的教学深受哪个国家的大学制度影响?", "fact"),
         ("上海主城区要率先实现什么?", "fact"),
         ("生育津贴按什么标准发?", "fact"),
+        # a search-style question ending in a quantity asks for it; asking who, how or whether about one does not
+        ("煤泥烘干机价格", "amount"),
+        ("合同约定的建筑面积是?", "amount"),
+        ("谁承担诉讼的费用?", "fact"),
+        ("乙方如何向甲方支付费用?", "fact"),
+        ("被告是否还了原告钱?", "fact"),
+        ("在北京献过血的人,以后用血要交钱吗?", "fact"),
+        ("每月能领多少钱吗?", "amount"),
     ],
 )
 def test_the_kind_of_answer_a_question_asks_for(question: str, kind: str) -> None:
