@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -31,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.peer import same_model  # noqa: E402
-from bench.speed import build_langchain  # noqa: E402
+from bench.speed import build_langchain, load_questions, summary  # noqa: E402
 from bench.update import LAWS, PLANS, HashEncoder  # noqa: E402
 from index.build import BuildReport, build, folder_files, read_files  # noqa: E402
 from index.embed import Encoder, cache_root  # noqa: E402
@@ -62,11 +61,6 @@ def hashed_indexes(folder: Path) -> dict[str, Path]:
             build(documents, paths[name], HashEncoder(), True, folders=folders, report=report)
             print(f"built {name} with hashed vectors in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     return paths
-
-
-def summary(ms: list[float]) -> dict:
-    ordered = sorted(ms)
-    return {"p50_ms": round(statistics.median(ms), 2), "p95_ms": round(ordered[int(0.95 * (len(ms) - 1))], 2)}
 
 
 def timed_passes(assistants: dict[str, Assistant], items: list, peer, model=None) -> dict:
@@ -103,8 +97,7 @@ def timed_passes(assistants: dict[str, Assistant], items: list, peer, model=None
 
 def main() -> int:
     args = parse_args()
-    rows = [json.loads(line) for line in (ROOT / "qa" / "data" / "benchmark.jsonl").open(encoding="utf-8")]
-    items = [(r["question"], r.get("history") or []) for r in rows]
+    items = load_questions(quick=False)
     model = None
     if args.hashed_library:
         paths = hashed_indexes(args.hashed_library)

@@ -16,6 +16,7 @@ MAX_CHARS = 500
 EVERYDAY_WORDS = Path(str(resources.files("qa") / "data" / "everyday_words.txt"))
 
 _HOW_MUCH = r"多少|几(?![乎何])|多大(?!学)|多高|多长|多重|多远"  # the words that ask how much, how many, how big
+_MEASURE = r"比例|比重|率|金额|数量|人数|规模"  # what a figure measures
 # A search-style question that ends in a quantity (煤泥烘干机价格, 中国城市人口) asks for that quantity.
 _QUANTITY = (
     r"(?:价格|价钱|售价|费用|人口|工资|薪水|收入|身高|体重|面积|距离|高度|长度|重量|年龄|分数线|温度|速度|油耗|成本|利息)"
@@ -26,12 +27,12 @@ _KINDS = (
     ("list", re.compile(r"哪些|哪几|有什么|有何|包括|包含|分别|各项|几类|几种|种类|措施|列举|都有")),
     (
         "amount",
-        re.compile(_HOW_MUCH + r"|比例|比重|率|金额|标准是|数量|人数|规模|百分|钱|" + _QUANTITY),
+        re.compile(f"{_HOW_MUCH}|{_MEASURE}|标准是|百分|钱|{_QUANTITY}"),
     ),
 )
 # The words that ask for an amount; without one, a question that asks 哪/谁/什么/为什么/是否 about a rate, a
 # share or a price (哪一城市拥有百分之十七的就业机会, 注重什么元素, 谁承担诉讼的费用) asks for that, not for a figure.
-_ASKS_AMOUNT = re.compile(_HOW_MUCH + r"|什么水平|(?:比例|比重|率|标准|金额|数量|人数|规模)(?:是|为)?(?:什么)?[?？]?$")
+_ASKS_AMOUNT = re.compile(f"{_HOW_MUCH}|什么水平|(?:{_MEASURE}|标准)(?:是|为)?(?:什么)?[?？]?$")
 _ASKS_OTHER = re.compile(r"哪|谁|什么|何|怎|如何|为啥|是否|有没有|吗")
 _MONEY = re.compile(r"多少钱|几元|多少元|多少块|金额|多少万元")
 _FOLLOWUP = re.compile(

@@ -81,7 +81,9 @@ _BOUND = re.compile(
     r"以上|以下|以内|之内|不超过|不少于|不低于|不高于|不足|不满|未满|不得[超少低高早晚迟]|[早晚迟]于|最长|最短|最多|最少|至少|最高|最低"
     r"|[日天月年]内"
 )
-_DATES = re.compile(r"\d{4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]")
+_CALENDAR_DATE = re.compile(  # a day or a year on the calendar: 2012年9月18日, 2015年
+    r"\d{4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]"
+)
 _ASKS = re.compile(r"(?:[?？]|吗|呢)\W*$")
 _PERCENT = re.compile(r"\d\s*[%％]|百分之|[一二三四五六七八九]成")
 
@@ -334,7 +336,7 @@ class Reader:
 
 def _has_figure(text: str) -> bool:
     """A figure other than a date's (2012年9月18日 does not answer 多少)."""
-    return bool(_NUMBER.search(_DATES.sub("", text)))
+    return bool(_NUMBER.search(_CALENDAR_DATE.sub("", text)))
 
 
 def _longest_common(a: str, b: str) -> int:

@@ -7,7 +7,7 @@ import re
 import numpy as np
 
 from index.normalize import normalize
-from index.store import Index
+from index.store import Index, top_k
 from index.types import Hit
 from qa import fusion
 from qa.question import Question
@@ -85,7 +85,7 @@ class Retriever:
             cities = [d for d in named if question.about(p := self._doc_places[d]) and p not in question.places]
             boost = np.isin(docs, named) * (1.0 - 0.5 * np.isin(docs, cities))
             scores = scores + self.name_boost * (scores.max() - scores.min()) * boost
-        top = np.argsort(-scores, kind="stable")[:k]
+        top = top_k(scores, k)
         return [Hit(int(ids[i]), float(scores[i])) for i in top]
 
     def _candidates(self, query_vector, terms: list[int], among: np.ndarray | None, k: int) -> np.ndarray:

@@ -61,21 +61,32 @@ def test_reader_gives_probabilities_best_first(tiny_assistant) -> None:
     assert sorted(s.sentence for s in scored) == sorted(ids)
 
 
-def test_a_limit_asked_for_a_figure_in_words_and_a_sentence_that_asks(tmp_path: Path, fake_encoder) -> None:
+def _feature_rows(tmp_path: Path, fake_encoder, name: str, text: str):
+    """A one-document index of `text`, and a function: question → {sentence: its features}."""
     folder = tmp_path / "rules"
     folder.mkdir()
-    (folder / "用房规定.md").write_text(
+    (folder / name).write_text(text, encoding="utf-8")
+    build_folder(folder, tmp_path / "idx", fake_encoder, progress=False)
+    index, retriever, reader = Assistant(tmp_path / "idx", encoder=fake_encoder, progress=False)._current()
+
+    def rows(question_text: str) -> dict[str, dict[str, float]]:
+        question = parse(question_text)
+        vector = fake_encoder.encode([question.norm], "query")[0]
+        ids, x = reader.candidates(question, vector, retriever.retrieve(question, vector, 5))
+        return {index.sentences[s].clean: dict(zip(FEATURES, r)) for s, r in zip(ids, x)}
+
+    return index, reader, rows
+
+
+def test_a_limit_asked_for_a_figure_in_words_and_a_sentence_that_asks(tmp_path: Path, fake_encoder) -> None:
+    _, _, rows = _feature_rows(
+        tmp_path,
+        fake_encoder,
+        "用房规定.md",
         "# 业主委员会用房规定\n\n业主委员会用房要多大？\n\n第十条 业主委员会用房按照不低于三十平方米配置。\n\n"
         "第十一条 业主委员会用房由建设单位无偿提供。\n",
-        encoding="utf-8",
     )
-    build_folder(folder, tmp_path / "idx", fake_encoder, progress=False)
-    assistant = Assistant(tmp_path / "idx", encoder=fake_encoder, progress=False)
-    index, retriever, reader = assistant._current()
-    question = parse("业主委员会用房至少多大?")
-    vector = fake_encoder.encode([question.norm], "query")[0]
-    ids, x = reader.candidates(question, vector, retriever.retrieve(question, vector, 5))
-    row = {index.sentences[s].clean: dict(zip(FEATURES, r)) for s, r in zip(ids, x)}
+    row = rows("业主委员会用房至少多大?")
     area = row["第十条 业主委员会用房按照不低于三十平方米配置。"]
     assert area["bound_fit"] == 1 and area["amount_fit"] == 1  # 三十平方米 is a figure
     assert row["第十一条 业主委员会用房由建设单位无偿提供。"]["bound_fit"] == -1
@@ -83,22 +94,13 @@ def test_a_limit_asked_for_a_figure_in_words_and_a_sentence_that_asks(tmp_path: 
 
 
 def test_a_date_is_not_an_amount_and_a_period_in_digits_is_a_period(tmp_path: Path, fake_encoder) -> None:
-    folder = tmp_path / "rules"
-    folder.mkdir()
-    (folder / "救助办法.md").write_text(
+    index, reader, rows = _feature_rows(
+        tmp_path,
+        fake_encoder,
+        "救助办法.md",
         "# 教育救助办法\n\n第一条 教育救助标准每年调整。\n\n第二条 本办法2015年3月1日起施行。\n\n"
         "第三条 申请人可以在1年内提出复核。\n",
-        encoding="utf-8",
     )
-    build_folder(folder, tmp_path / "idx", fake_encoder, progress=False)
-    assistant = Assistant(tmp_path / "idx", encoder=fake_encoder, progress=False)
-    index, retriever, reader = assistant._current()
-
-    def rows(text: str) -> dict[str, dict[str, float]]:
-        question = parse(text)
-        vector = fake_encoder.encode([question.norm], "query")[0]
-        ids, x = reader.candidates(question, vector, retriever.retrieve(question, vector, 5))
-        return {index.sentences[s].clean: dict(zip(FEATURES, r)) for s, r in zip(ids, x)}
 
     since, within = "第二条 本办法2015年3月1日起施行。", "第三条 申请人可以在1年内提出复核。"
     assert rows("教育救助每年多少?")[since]["amount_fit"] == 0  # 2015年3月1日 is a date, not an amount
