@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from app.chat_feedback import default_feedback_path, read_feedback
+from app.cli import add_precision
 from index.e5model import DEFAULT_MODEL_NAME
 
 
@@ -27,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--feedback-file", type=Path, help=f"where thumbs up/down are saved (default {default_feedback_path()})"
     )
+    add_precision(parser)
     parser.add_argument("--show-feedback", action="store_true", help="print the saved feedback as JSON lines and exit")
 
 
@@ -45,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     if args.index is not None and not (args.index / "manifest.json").exists():
         raise OSError(f"no index at {args.index}; build one with: qa index build FOLDER --out {args.index}")
     print("loading the index and model (the first run builds the default index, about a minute)…", file=sys.stderr)
-    assistant = Assistant(index_path=args.index, model=args.model, progress=True)
+    assistant = Assistant(index_path=args.index, model=args.model, progress=True, precision=args.precision)
     warm(assistant)
     uploads = Path(tempfile.mkdtemp(prefix="minsheng-qa-uploads-"))
     atexit.register(shutil.rmtree, uploads, True)

@@ -42,6 +42,18 @@ def _parser() -> argparse.ArgumentParser:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", type=Path, help="index directory (default: the built-in corpus, cached)")
     p.add_argument("--model", default=DEFAULT_MODEL_NAME, help="sentence-transformers model name or path")
+    add_precision(p)
+
+
+def add_precision(p: argparse.ArgumentParser) -> None:
+    from index.precision import PRECISIONS
+
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="model arithmetic: auto (bf16 where the CPU has avx512_bf16/amx_bf16 or on a GPU, else fp32), fp32, bf16",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,7 +91,9 @@ def _assistant(args):
 
     if args.index is not None and not (args.index / "manifest.json").exists():
         raise OSError(f"no index at {args.index}; build one with: qa index build FOLDER --out {args.index}")
-    return Assistant(index_path=args.index, model=args.model, passages=getattr(args, "passages", 5))
+    return Assistant(
+        index_path=args.index, model=args.model, passages=getattr(args, "passages", 5), precision=args.precision
+    )
 
 
 def _ask(args) -> int:
@@ -98,6 +112,8 @@ def _ask(args) -> int:
     if args.verbose:
         timings = " ".join(f"{k}={v:.1f}" for k, v in answer.timings.items())
         print(f"[timing] total={(time.perf_counter() - t0) * 1e3:.1f}ms {timings}", file=sys.stderr)
+        precision = assistant.precision
+        print(f"[precision] {precision.name} ({precision.reason})", file=sys.stderr)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
     else:

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from app.cli import add_precision
 from index.e5model import DEFAULT_MODEL_NAME
 
 
@@ -41,6 +42,7 @@ def add_arguments(idx: argparse.ArgumentParser) -> None:
     for p in (b, up, add, rm):
         p.add_argument("--device", default="auto", help="auto (a GPU when one is visible), cpu or cuda")
         p.add_argument("--verbose", action="store_true", help="print the time each stage took")
+        add_precision(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,12 +53,14 @@ def run(args: argparse.Namespace) -> int:
     return _change(args)
 
 
-def _encoder(model: str, device: str):
+def _encoder(model: str, device: str, precision: str):
     from index.embed import Encoder, resolve_device
     from qa.assistant import cache_root
 
     resolve_device(device)  # an impossible --device fails before any work
-    return Encoder(model, cache_root=cache_root(), device=device)
+    encoder = Encoder(model, cache_root=cache_root(), device=device, precision=precision)
+    encoder.precision  # noqa: B018 (an impossible --precision fails, and its warning shows, before any work)
+    return encoder
 
 
 def _build(args) -> int:
@@ -68,13 +72,15 @@ def _build(args) -> int:
 
         report = build_on_ray(args.folders, args.out, args.model, args.ray, args.device, args.sentence_vectors)
     else:
-        encoder = _encoder(args.model, args.device)
+        encoder = _encoder(args.model, args.device, args.precision)
         report = build_folder(args.folders, args.out, encoder, sentence_vectors=args.sentence_vectors)
     seconds = time.perf_counter() - t0
     if report.skipped:
         _skipped_summary(report.skipped, args.out)
     if args.verbose:
         print("[timing] " + " ".join(f"{k}={v:.1f}" for k, v in report.timings.items()), file=sys.stderr)
+        if args.ray is None:
+            print(f"[precision] {encoder.precision.name} ({encoder.precision.reason})", file=sys.stderr)
     print(f"indexed {len(report.indexed)} document(s) into {args.out} in {seconds:.1f}s")
     return 0
 
@@ -85,7 +91,7 @@ def _change(args) -> int:
 
     path = args.index
     model = read_manifest(path).get("model") or DEFAULT_MODEL_NAME  # an index is changed with its own model
-    encoder = _encoder(model, args.device)
+    encoder = _encoder(model, args.device, args.precision)
     if args.action == "update":
         change = update.update(path, encoder)
     elif args.action == "add":

@@ -17,11 +17,13 @@ from safetensors.torch import load_file
 from tokenizers import Tokenizer
 from tqdm import tqdm
 
+from index.precision import Precision, resolve_precision
+
 
 class BertEncoder:
     """Mean-pooled, normalised BERT embeddings from a sentence-transformers model directory."""
 
-    def __init__(self, path: Path, device: str = "cpu"):
+    def __init__(self, path: Path, device: str = "cpu", precision: Precision | None = None):
         path = Path(path)
         self.device = torch.device(device)
         config = json.loads((path / "config.json").read_text(encoding="utf-8"))
@@ -33,12 +35,10 @@ class BertEncoder:
         st_config = json.loads((path / "config_sentence_transformers.json").read_text(encoding="utf-8"))
         self.prompts: dict[str, str] = st_config.get("prompts", {})
         self.w = load_file(str(path / "model.safetensors"), device=str(self.device))
-        for layer in range(self.layers):  # query, key and value as one matrix product: one short question's
-            p = f"encoder.layer.{layer}.attention.self."  # three small products cost more than one three times as wide
-            for part in ("weight", "bias"):
-                self.w[p + "qkv." + part] = torch.cat(
-                    [self.w.pop(p + f"{t}.{part}") for t in ("query", "key", "value")]
-                )
+        fuse_qkv(self.w, self.layers)
+        self.precision = precision or resolve_precision("auto", self.device.type)
+        if self.precision.name == "bf16":  # cast the matrices once, not at every product under autocast
+            cast_linears(self.w, torch.bfloat16)
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.tokenizer.enable_truncation(self.max_length)
 
@@ -76,31 +76,61 @@ class BertEncoder:
         bar.close()
         return out, pooled
 
-    def _ln(self, x: torch.Tensor, name: str) -> torch.Tensor:
-        return F.layer_norm(x, x.shape[-1:], self.w[name + ".weight"], self.w[name + ".bias"], self.eps)
-
-    def _linear(self, x: torch.Tensor, name: str) -> torch.Tensor:
-        return F.linear(x, self.w[name + ".weight"], self.w[name + ".bias"])
-
     @torch.inference_mode()
     def _forward(self, encodings: list) -> tuple[torch.Tensor, torch.Tensor]:
-        """Last hidden states (batch, tokens, dim) and the attention mask of tokenised texts."""
-        n = max(len(e.ids) for e in encodings)
-        ids = torch.tensor([e.ids + [self.pad] * (n - len(e.ids)) for e in encodings], device=self.device)
-        mask = torch.tensor([[1] * len(e.ids) + [0] * (n - len(e.ids)) for e in encodings], device=self.device)
-        w = self.w
-        x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:n]
-        x = self._ln(x + w["embeddings.token_type_embeddings.weight"][0], "embeddings.LayerNorm")
-        b, attend = x.shape[0], mask[:, None, None, :].bool()
-        for layer in range(self.layers):
-            p = f"encoder.layer.{layer}."
-            qkv = self._linear(x, p + "attention.self.qkv").view(b, n, 3, self.heads, -1)
-            q, k, v = (t.transpose(1, 2) for t in qkv.unbind(2))
-            a = F.scaled_dot_product_attention(q, k, v, attn_mask=attend).transpose(1, 2).reshape(b, n, -1)
-            x = self._ln(x + self._linear(a, p + "attention.output.dense"), p + "attention.output.LayerNorm")
-            ffn = self._linear(F.gelu(self._linear(x, p + "intermediate.dense")), p + "output.dense")
-            x = self._ln(x + ffn, p + "output.LayerNorm")
-        return x, mask
+        """Last hidden states (batch, tokens, dim), in float32, and the attention mask of tokenised texts."""
+        ids, mask = batch_tensors(encodings, self.pad, self.device)
+        with self.precision.autocast(self.device.type):
+            states = forward(self.w, ids, mask, self.heads, self.eps, self.layers)
+        return states.float(), mask
+
+
+def batch_tensors(encodings: list, pad: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids padded to the longest encoding, and the mask of real tokens."""
+    n = max(len(e.ids) for e in encodings)
+    ids = torch.tensor([e.ids + [pad] * (n - len(e.ids)) for e in encodings], device=device)
+    mask = torch.tensor([[1] * len(e.ids) + [0] * (n - len(e.ids)) for e in encodings], device=device)
+    return ids, mask
+
+
+def fuse_qkv(w: dict[str, torch.Tensor], layers: int) -> None:
+    """Query, key and value as one matrix product: one short question's three small products cost more
+    than one three times as wide."""
+    for layer in range(layers):
+        p = f"encoder.layer.{layer}.attention.self."
+        for part in ("weight", "bias"):
+            w[p + "qkv." + part] = torch.cat([w.pop(p + f"{t}.{part}") for t in ("query", "key", "value")])
+
+
+def cast_linears(w: dict[str, torch.Tensor], dtype: torch.dtype) -> None:
+    """The encoder layers' matrix weights and biases in `dtype` (layer norms and embeddings stay float32)."""
+    for name in list(w):
+        if name.startswith("encoder.layer.") and "LayerNorm" not in name:
+            w[name] = w[name].to(dtype)
+
+
+def forward(w, ids: torch.Tensor, mask: torch.Tensor, heads: int, eps: float, layers: int) -> torch.Tensor:
+    """A BERT encoder's last hidden states from a mapping of its (qkv-fused) weights by name; differentiable
+    when the weights are parameters, so the trained reader runs the same code as the encoder."""
+
+    def ln(x, name):
+        return F.layer_norm(x, x.shape[-1:], w[name + ".weight"], w[name + ".bias"], eps)
+
+    def linear(x, name):
+        return F.linear(x, w[name + ".weight"], w[name + ".bias"])
+
+    b, n = ids.shape
+    x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:n]
+    x = ln(x + w["embeddings.token_type_embeddings.weight"][0], "embeddings.LayerNorm")
+    attend = mask[:, None, None, :].bool()
+    for layer in range(layers):
+        p = f"encoder.layer.{layer}."
+        qkv = linear(x, p + "attention.self.qkv").view(b, n, 3, heads, -1)
+        q, k, v = (t.transpose(1, 2) for t in qkv.unbind(2))
+        a = F.scaled_dot_product_attention(q, k, v, attn_mask=attend).transpose(1, 2).reshape(b, n, -1)
+        x = ln(x + linear(a, p + "attention.output.dense"), p + "attention.output.LayerNorm")
+        x = ln(x + linear(F.gelu(linear(x, p + "intermediate.dense")), p + "output.dense"), p + "output.LayerNorm")
+    return x
 
 
 def _pool(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

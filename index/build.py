@@ -126,7 +126,7 @@ def _build(documents, out, encoder, progress, reuse, folders, report, sentence_v
     timings["embed_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     settings = build_manifest(encoder.name, contents, folders) | {"sentence_vectors": sentence_vectors}
-    write_index(contents, texts, out, settings | (manifest or {}))
+    write_index(contents, texts, out, settings | precision_record(encoder) | (manifest or {}))
     timings["write_s"] = time.perf_counter() - t0
 
 
@@ -292,6 +292,12 @@ def place_vectors(passages, texts, known: dict, ids, passage_vectors: np.ndarray
 def _device(encoder) -> str:
     model = getattr(encoder, "model", None)
     return str(getattr(model, "device", "cpu"))
+
+
+def precision_record(encoder) -> dict:
+    """What the vectors were computed in (answering may run in another: the stored vectors are float16 either way)."""
+    precision = getattr(encoder, "precision", None)
+    return {"precision": precision.name, "precision_reason": precision.reason} if precision else {}
 
 
 def build_manifest(model: str, contents: store.Contents, folders: list[Path] | None) -> dict:

@@ -27,6 +27,8 @@ def describe(path: Path) -> dict:
         "model": manifest.get("model"),
         "dim": manifest.get("dim"),
         "faiss_factory": manifest.get("faiss_factory"),
+        "precision": manifest.get("precision"),  # what the vectors were computed in (None: before it was recorded)
+        "precision_reason": manifest.get("precision_reason"),
         "format_version": manifest.get("format_version"),
         "folders": manifest.get("folders", []),
         "built": manifest.get("built"),
@@ -46,6 +48,8 @@ def render_info(info: dict) -> str:
             f"passages   {info['passages']:,}   sentences {info['sentences']:,}",
             f"on disk    {info['bytes'] / 1e6:,.1f} MB",
             f"model      {info['model']} ({info['dim']}-d, FAISS {info['faiss_factory']})",
+            f"precision  {info['precision'] or 'not recorded'}"
+            + (f" ({r})" if (r := info["precision_reason"]) else ""),
             f"folders    {', '.join(info['folders']) or '(built from documents, not folders)'}",
             f"built      {info['built']}   updated {info['updated'] or 'never'}   format {info['format_version']}",
         ]

@@ -13,6 +13,7 @@ import numpy as np
 from index.build import SENTENCE_VECTORS, BuildReport, build, corpus_hash, folder_files, read_files, read_folder
 from index.e5model import DEFAULT_MODEL_NAME
 from index.embed import Encoder, cache_root
+from index.precision import Precision
 from index.store import Index, StoreError, commit_stamp
 from index.types import Hit
 from qa.articles import asked_article, find_article
@@ -64,16 +65,22 @@ class Assistant:
         passages: int = PASSAGES,
         progress: bool = True,
         encoder: Encoder | None = None,
+        precision: str = "auto",
     ):
         self.model = model if encoder is None else encoder.name
         self.index_path = Path(index_path) if index_path else None
         self.fusion = fusion
         self.passages = passages
         self.progress = progress
-        self._encoder = encoder or Encoder(model, cache_root=cache_root())
+        self._encoder = encoder or Encoder(model, cache_root=cache_root(), precision=precision)
         self._engine: tuple[Index, Retriever, Reader] | None = None
         self._stamp = None
         self._opening = threading.Lock()
+
+    @property
+    def precision(self):
+        """What the question encoder's (and reader's) model passes run in, and why."""
+        return getattr(self._encoder, "precision", None) or Precision("fp32", "the encoder does not say")
 
     def warm_up(self) -> None:
         """Load (building the default index on first use) the index and model."""
