@@ -153,7 +153,9 @@ def answer_html(answer: Answer, script: str = "original", context: Context | Non
         return f'<div class="mq-answer">{head}<p><strong>{NOT_FOUND}</strong></p>{title}{related}{note}</div>'
     groups = by_document(answer.sentences)
     legend = '<span class="mq-note">（黄底：回答问题的部分；粗体：问题里的词）</span>'
-    parts = [head, f"<p><strong>答案（摘自文件原文）：</strong>{legend}</p>"]
+    low = " mq-low" if answer.doubtful else ""
+    confidence = f'<span class="mq-confidence{low}">{escape(answer.confidence_label())}</span>'
+    parts = [head, f"<p><strong>答案（摘自文件原文）：</strong>{confidence}{legend}</p>"]
     for group in groups:
         if len(groups) > 1:
             doc = group[0]
@@ -197,7 +199,7 @@ def answer_text(answer: Answer, script: str = "original") -> str:
     if answer.resolved and normalize(answer.question) != answer.resolved:
         lines.append(f"（理解为：{answer.resolved}）")
     quotes = answer.sentences if answer.answered else answer.passages[:3]
-    lines.append("答（摘自文件原文）：" if answer.answered else NOT_FOUND + "可能相关：")
+    lines.append(f"答（摘自文件原文，{answer.confidence_label()}）：" if answer.answered else NOT_FOUND + "可能相关：")
     for n, q in enumerate(quotes, start=1):
         where = " · ".join(convert(x, script) for x in (q.place, q.section) if x)
         lines.append(f"{n}. 「{convert(_flat(q.text), script)}」")

@@ -46,6 +46,9 @@ CSS = """
 .mq-context, .mq-sources details {font-size: .85em}
 .mq-sources ol {padding-left: 1.4em}
 .mq-sources li {margin-bottom: .5em}
+.mq-confidence {font-size: .85em; margin: 0 .5em; padding: 0 .4em; border-radius: 4px;
+  background: var(--background-fill-secondary)}
+.mq-confidence.mq-low {background: #fee2e2; color: #991b1b}
 """  # theme variables, so the page stays readable in dark mode
 THEME = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])  # no web fonts
 

@@ -161,7 +161,7 @@ def render(answer) -> str:
     if answer.resolved != answer.question and answer.resolved:
         lines.append(f"（理解为：{answer.resolved}）")
     if answer.answered:
-        lines.append("答案（原文引用）：")
+        lines.append(f"答案（原文引用）：  {answer.confidence_label()}")
         for n, q in enumerate(answer.sentences, start=1):
             lines.append(f"{n}. {_oneline(q.text)}")
             old = f"（旧版，{q.version}）" if q.superseded else ""

@@ -37,10 +37,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from index.e5model import DEFAULT_MODEL_NAME  # noqa: E402
 from index.embed import Encoder, cache_root  # noqa: E402
+from index.normalize import normalize  # noqa: E402
 from qa.assistant import Assistant  # noqa: E402
 from qa.evaluate import BENCHMARK, HALVES, contains, half, load_benchmark  # noqa: E402
 from qa.openbook import PASSAGES, index_for, load_split, yes_no  # noqa: E402
-from qa.read import FEATURES, MODEL, Model  # noqa: E402
+from qa.read import FEATURES, MODEL, Model, rerank_order  # noqa: E402
+from qa.rerank import RERANKER, CrossEncoder  # noqa: E402
+from training.reranker import held_out  # noqa: E402
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 LAWS_BENCHMARK = Path(__file__).resolve().parent.parent / "qa" / "data" / "laws_benchmark.jsonl"
@@ -67,15 +70,21 @@ class Asked:
     x: np.ndarray
     y: np.ndarray
     fits: np.ndarray
+    question: str = ""  # as searched, normalised (what a trained reranker reads)
+    texts: tuple[str, ...] = ()  # the candidates' sentences
+    held: np.ndarray | None = None  # which hold a gold answer's words, from whatever document (y: the gold one's)
 
 
 def collect(name: str, assistant: Assistant, items, progress: bool = True) -> list[Asked]:
     """`items`: (id, split key, question, history, source filter, gold source, answers)."""
     out = []
     for qid, key, question, history, source, gold, answers in tqdm(items, desc=name, disable=not progress):
-        texts, x, fits = assistant.candidates(question, history, source=source)
-        y = np.array([s == gold and any(contains(t, a) for a in answers) for s, t in texts], dtype=bool)
-        out.append(Asked(name, qid, half(key), bool(answers), x, y, np.array(fits, dtype=bool)))
+        c = assistant.candidates(question, history, source=source)
+        held = np.array([any(contains(t, a) for a in answers) for _, t in c.texts], dtype=bool)
+        y = held & np.array([s == gold for s, _ in c.texts], dtype=bool)
+        texts = tuple(t for _, t in c.texts)
+        fits = np.array(c.fits, dtype=bool)
+        out.append(Asked(name, qid, half(key), bool(answers), c.x, y, fits, c.question, texts, held))
     return out
 
 
@@ -232,6 +241,64 @@ def outcomes(rows, params: dict, threshold: float, share: float) -> list[dict]:
     return out
 
 
+def cross_scores(path: Path, params: dict, asked: list[Asked], k: int, encoder: Encoder) -> dict:
+    """The reranker's scores of each question's first-stage top k (the hold part of dev and the test halves;
+    the fit part trained it), cached by reranker file and first-stage parameters."""
+    import hashlib
+
+    key = hashlib.sha256(path.read_bytes() + json.dumps(params["coef"]).encode()).hexdigest()[:12]
+    cached = CACHE / f"cross-{key}-{k}.pkl"
+    if cached.exists():
+        return pickle.loads(cached.read_bytes())
+    from index.e5model import prepare_default_model
+
+    reranker = CrossEncoder.load(prepare_default_model(cache_root()), encoder.model.w, path, encoder.precision)
+    model = Model.from_dict(params)
+    out = {}
+    for a in tqdm([a for a in asked if len(a.y) and (a.half == "test" or held_out(a.set, a.id))], desc="reranker"):
+        top = rerank_order(model.probabilities(a.x), a.fits)[:k]
+        out[(a.set, a.id)] = reranker.scores(a.question, [normalize(a.texts[i]) for i in top])
+    cached.write_bytes(pickle.dumps(out))
+    return out
+
+
+def fit_rerank(rows: list[tuple[Asked, np.ndarray]], params: dict, cross: dict, k: int) -> dict:
+    """How the reranker's score joins the first stage: a logistic model of "answers" on the first-stage logit
+    and the reranker's score, over the top k of the hold part's questions (each set weighing the same)."""
+    model = Model.from_dict(params)
+    x, y, sets = [], [], []
+    for a, _ in rows:
+        raw = np.clip(model.probabilities(a.x), 1e-9, 1 - 1e-9)
+        top = rerank_order(raw, a.fits)[:k]
+        x.append(np.c_[np.log(raw[top] / (1 - raw[top])), cross[(a.set, a.id)]])
+        y.append(a.y[top])
+        sets += [a.set] * len(top)
+    per_set = {s: sets.count(s) for s in set(sets)}
+    w = np.array([len(sets) / per_set[s] / len(per_set) for s in sets])
+    combiner = LogisticRegression(C=100.0).fit(np.concatenate(x), np.concatenate(y), sample_weight=w)
+    coef = [round(float(c), 6) for c in combiner.coef_[0]]
+    return {"k": k, "coef": coef, "intercept": round(float(combiner.intercept_[0]), 6)}
+
+
+def reranked(rows: list[tuple[Asked, np.ndarray]], params: dict, cross: dict) -> list[tuple[Asked, np.ndarray]]:
+    """Each question's final probabilities, as the reader gives them: the first stage's top k rescored with the
+    reranker, the rest behind them (0), those that cannot answer the kind at −1."""
+    model = Model.from_dict(params)
+    out = []
+    for a, p in rows:
+        if a.half == "dev" and not held_out(a.set, a.id):
+            continue  # the fit part of dev trained the reranker
+        if not len(a.y):
+            out.append((a, p))
+            continue
+        raw = model.probabilities(a.x)
+        top = rerank_order(raw, a.fits)[: params["rerank"]["k"]]
+        final = np.where(a.fits, 0.0, -1.0)
+        final[top] = np.where(a.fits[top], model.reranked(raw[top], cross[(a.set, a.id)]), -1.0)
+        out.append((a, final))
+    return out
+
+
 def figures(rows: list[dict]) -> dict:
     answerable = [r for r in rows if r["answerable"]]
     unanswerable = [r for r in rows if not r["answerable"]]
@@ -280,6 +347,9 @@ def main() -> int:
     parser.add_argument("--without", nargs="*", default=[], choices=FEATURES, help="fit without these signals")
     parser.add_argument("--out", type=Path, default=MODEL, help=f"where to write the parameters ({MODEL})")
     parser.add_argument("--report", type=Path, default=Path("runs/reader-report.json"))
+    parser.add_argument("--reranker", type=Path, default=RERANKER, help=f"the trained reranker ({RERANKER})")
+    parser.add_argument("--no-reranker", action="store_true", help="fit the first stage alone")
+    parser.add_argument("--k", type=int, default=8, help="first-stage candidates the reranker rescores (default 8)")
     args = parser.parse_args()
     encoder = Encoder(DEFAULT_MODEL_NAME, cache_root=cache_root())
     asked = gather(args, encoder)
@@ -292,6 +362,12 @@ def main() -> int:
     params["cross_validated_hit@1"] = {"pointwise": round(objectives[False], 4), "pairwise": round(objectives[True], 4)}
     rows = scored(params, asked)
     dev_rows = [(a, p) for a, p in rows if a.half == "dev"]
+    if not args.no_reranker and args.reranker.exists():  # the dev halves' hold part fits the combination
+        cross = cross_scores(args.reranker, params, asked, args.k, encoder)
+        hold = [(a, p) for a, p in dev_rows if held_out(a.set, a.id) and len(a.y)]
+        params["rerank"] = fit_rerank(hold, params, cross, args.k)
+        rows = reranked(rows, params, cross)
+        dev_rows = [(a, p) for a, p in rows if a.half == "dev"]
     params["calibration"] = list(calibrate(dev_rows))
     params["threshold"] = choose_threshold(outcomes(dev_rows, params, 0.0, 1.0))
     params["share"] = choose_share(lambda s: outcomes(dev_rows, params, params["threshold"], s))
@@ -314,6 +390,8 @@ def main() -> int:
         json.dumps({"params": params, "halves": report, "test_reliability": reliability}, indent=1), encoding="utf-8"
     )
     print(json.dumps({k: v for k, v in params.items() if k not in ("mean", "scale")}, ensure_ascii=False))
+    if "rerank" in params:
+        print(f"reranker joined as {params['rerank']}; dev rows: the hold part only (the rest trained it)")
     print(f"{'set/half':<16}" + "".join(f"{k:>22}" for k in next(iter(report.values()))))
     for name, fig in report.items():
         print(f"{name:<16}" + "".join(f"{'' if v is None else v:>22}" for v in fig.values()))

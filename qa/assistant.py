@@ -5,13 +5,14 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from index.build import SENTENCE_VECTORS, BuildReport, build, corpus_hash, folder_files, read_files, read_folder
-from index.e5model import DEFAULT_MODEL_NAME
+from index.e5model import DEFAULT_MODEL_NAME, prepare_default_model
 from index.embed import Encoder, cache_root
 from index.precision import Precision
 from index.store import Index, StoreError, commit_stamp
@@ -19,7 +20,8 @@ from index.types import Hit
 from qa.articles import asked_article, find_article
 from qa.conversation import needs_history, resolve
 from qa.question import BadQuestion, Question, check, parse
-from qa.read import Reader, Scored
+from qa.read import Model, Reader, Scored
+from qa.rerank import CrossEncoder
 from qa.retrieve import Retriever
 from qa.types import Answer, Quote
 from qa.versions import Versions
@@ -76,6 +78,8 @@ class Assistant:
         self._engine: tuple[Index, Retriever, Reader] | None = None
         self._stamp = None
         self._opening = threading.Lock()
+        self._reader_model = Model.load()
+        self._cross: CrossEncoder | None = None
 
     @property
     def precision(self):
@@ -92,7 +96,17 @@ class Assistant:
 
     def _open(self, index: Index) -> None:
         self._stamp = commit_stamp(index.path)
-        self._engine = (index, Retriever(index, self.fusion), Reader(index))
+        self._engine = (index, Retriever(index, self.fusion), Reader(index, self._reader_model, self._reranker()))
+
+    def _reranker(self) -> CrossEncoder | None:
+        """The reranker the fitted reader combines with its first stage (none when it was fitted without one),
+        loaded once; it shares the bundled model's embedding table with the question encoder."""
+        if self._cross is None and self._reader_model.rerank:
+            encoder = getattr(self._encoder, "model", None) if self.model == DEFAULT_MODEL_NAME else None
+            shared = getattr(encoder, "w", None)
+            model_dir = prepare_default_model(cache_root())
+            self._cross = CrossEncoder.load(model_dir, shared, precision=self.precision)
+        return self._cross
 
     def _current(self) -> tuple[Index, Retriever, Reader]:
         """The index as last committed: an update committed since the last question is opened here, and
@@ -198,11 +212,9 @@ class Assistant:
         named = [] if source else retriever.named_documents(question)
         return named, retriever.retrieve(question, vector, max(self.passages, 10), named, place=place, source=source)
 
-    def candidates(
-        self, text: str, history: list[str] | None = None, source: str | None = None
-    ) -> tuple[list[tuple[str, str]], np.ndarray, list[bool]]:
-        """The reader's candidate sentences for a question, as (source, text), their feature rows, and
-        whether each can answer its kind of question: what `bench/train_reader.py` fits the reader on."""
+    def candidates(self, text: str, history: list[str] | None = None, source: str | None = None) -> Candidates:
+        """The reader's candidate sentences for a question with their feature rows: what `bench/train_reader.py`
+        fits the reader on."""
         index, retriever, reader = self._current()
         question = resolve(parse(check(text)), history or [])
         vector = self._encoder.encode([question.norm], "query")[0]
@@ -212,7 +224,17 @@ class Assistant:
         for s in ids:
             sentence = index.sentences[s]
             texts.append((index.catalog[sentence.doc].source, index.text(sentence.doc, sentence.start, sentence.end)))
-        return texts, x, [reader.can_answer(question, s) for s in ids]
+        return Candidates(question.norm, texts, x, [reader.can_answer(question, s) for s in ids])
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """A question's candidate sentences, as the reader sees them."""
+
+    question: str  # the question as searched (completed from the conversation), normalised
+    texts: list[tuple[str, str]]  # each sentence's (source, original text)
+    x: np.ndarray  # their `FEATURES` rows
+    fits: list[bool]  # whether each can answer the question's kind (a figure for 多少…)
 
 
 def _article(index: Index, docs: list[int], article: int, hits: list[Hit]) -> tuple[list[Scored], list[Hit]]:

@@ -27,6 +27,7 @@ from index.tokenize import cjk_bigrams, tokenize
 from index.types import Hit
 from qa.figures import figure_fit, figures
 from qa.question import Question
+from qa.rerank import CrossEncoder
 
 MODEL = Path(str(resources.files("qa") / "data" / "reader.json"))
 FEATURES = (
@@ -135,6 +136,7 @@ class Model:
     threshold: float  # below this confidence: 未找到
     share: float  # quote the further sentences whose probability is at least this share of the best one's
     fitted: dict
+    rerank: dict | None = None  # how the reranker's score joins: {"k", "coef": [first stage, reranker], "intercept"}
 
     @classmethod
     def load(cls, path: Path = MODEL) -> Model:
@@ -157,11 +159,19 @@ class Model:
             float(data.get("threshold", 0.0)),
             float(data.get("share", 1.0)),
             data.get("fitted", {}),
+            data.get("rerank"),
         )
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """Each feature row's probability that its sentence answers."""
         return 1 / (1 + np.exp(-np.clip(((x - self.mean) / self.scale) @ self.coef + self.intercept, -40, 40)))
+
+    def reranked(self, first: np.ndarray, cross: np.ndarray) -> np.ndarray:
+        """The probability that each of the first stage's top k answers, from its first-stage probability and
+        the reranker's score."""
+        (a, b), c = self.rerank["coef"], self.rerank["intercept"]
+        p = np.clip(first, 1e-9, 1 - 1e-9)
+        return 1 / (1 + np.exp(-np.clip(a * np.log(p / (1 - p)) + b * cross + c, -40, 40)))
 
     def confidence(self, probability: float) -> float:
         """The calibrated probability that the best sentence, of this probability, answers the question."""
@@ -173,9 +183,10 @@ class Model:
 class Reader:
     """Picks the sentences that answer a question from retrieved passages."""
 
-    def __init__(self, index: Index, model: Model | None = None):
+    def __init__(self, index: Index, model: Model | None = None, reranker: CrossEncoder | None = None):
         self.index = index
         self._model = model
+        self.reranker = reranker
         self._places = [normalize(d.place) for d in index.catalog]
         self._covered = set(self._places)
         self._norm = index.sentence_norms
@@ -194,8 +205,19 @@ class Reader:
         """Candidate sentences, best first; only from the `named` documents when the question names some."""
         ids, x = self.candidates(question, query_vector, passages, named)
         p = self.model.probabilities(x) if ids else np.zeros(0)
+        if ids and self.reranker is not None and self.model.rerank:
+            p = self._rerank(question, ids, p)
         lexical = FEATURES.index("lexical")
         return [Scored(ids[i], float(p[i]), float(x[i, lexical])) for i in np.argsort(-p, kind="stable")]
+
+    def _rerank(self, question: Question, ids: list[int], p: np.ndarray) -> np.ndarray:
+        """The first stage's top k (those that can answer the question's kind first) read with the question
+        by the reranker in one batch; the others fall behind them."""
+        top = rerank_order(p, np.array([self.can_answer(question, s) for s in ids]))[: self.model.rerank["k"]]
+        cross = self.reranker.scores(question.norm, [self._norm[ids[i]] for i in top])
+        out = np.zeros_like(p)
+        out[top] = self.model.reranked(p[top], cross)
+        return out
 
     def candidates(
         self, question: Question, query_vector: np.ndarray, passages: list[Hit], named: list[int] | None = None
@@ -332,6 +354,12 @@ class Reader:
         """The question names places and no document is about any of them."""
         covered = self._covered
         return bool(question.places and covered - {""} and not set(question.places) & covered)
+
+
+def rerank_order(p: np.ndarray, fits: np.ndarray) -> np.ndarray:
+    """Candidates as the reranker takes them: those that can answer the question's kind first, each part by
+    first-stage probability."""
+    return np.lexsort((-p, ~fits))
 
 
 def _has_figure(text: str) -> bool:

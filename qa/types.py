@@ -21,6 +21,9 @@ class Quote:
     superseded: bool = False  # a newer version of the same regulation is in the index (旧版)
 
 
+LOW_CONFIDENCE = 0.5  # below this, the first quote (calibrated on dev) is right less often than not
+
+
 @dataclass(frozen=True)
 class Answer:
     """The answer to one question: quoted sentences (empty when the documents do not answer) and context."""
@@ -33,6 +36,15 @@ class Answer:
     kind: str = "fact"  # what the question asks for: amount, date, list, fact
     confidence: float = 0.0  # the calibrated probability that the first quote answers the question
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def doubtful(self) -> bool:
+        """Answered, but with a confidence below `LOW_CONFIDENCE`: people are told to check the quote."""
+        return self.answered and self.confidence < LOW_CONFIDENCE
+
+    def confidence_label(self) -> str:
+        """The confidence as people read it: 可信度 84%, with a warning when it is low."""
+        return f"可信度 {self.confidence:.0%}" + ("（较低，请核对原文）" if self.doubtful else "")
 
     def to_json(self, id: str | None = None) -> dict:
         """The `--json` contract: one object per question."""

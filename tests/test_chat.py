@@ -40,7 +40,7 @@ def quote(text: str, part: str, source: str = "sh.txt", title: str = "上海市�
 
 def answer(question: str, quotes: list[Quote], answered: bool = True, kind: str = "amount", **kw) -> Answer:
     sentences = quotes if answered else []
-    return Answer(question, kw.get("resolved", question), answered, sentences, quotes, kind)
+    return Answer(question, kw.get("resolved", question), answered, sentences, quotes, kind, kw.get("confidence", 0.9))
 
 
 def marked(text: str, kind: str, terms: tuple[str, ...], cls: str) -> list[str]:
@@ -141,6 +141,15 @@ def test_unanswered_says_so_and_offers_related_passages() -> None:
     html, text = answer_html(a), answer_text(a)
     assert NOT_FOUND in html and "可能相关" in html and "其他內容" in html
     assert text.splitlines()[1].startswith(NOT_FOUND)
+
+
+@pytest.mark.parametrize(("confidence", "low"), [(0.93, False), (0.5, False), (0.31, True)])
+def test_confidence_is_shown_and_marked_when_low(confidence: float, low: bool) -> None:
+    a = answer("上海养老护理员持证比例?", [quote(SHANGHAI, "到2025年,全市養老護理員持等級證的比例達到80%。")], confidence=confidence)
+    html, text = answer_html(a), answer_text(a)
+    shown = f"可信度 {confidence:.0%}"
+    assert shown in html and shown in text
+    assert ('class="mq-confidence mq-low"' in html) == low and ("请核对原文" in text) == low
 
 
 def test_plain_text_has_quotes_and_citations() -> None:

@@ -119,3 +119,14 @@ def test_no_traceback_from_a_real_process(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 2 and "Traceback" not in result.stderr and result.stderr.startswith("qa: error:")
+
+
+def test_terminal_answer_shows_its_confidence() -> None:
+    from app.cli import render
+    from qa.types import Answer, Quote
+
+    q = Quote("特困人员集中供养标准为每人每月1200元。", "cd.md", "成都市社会救助", "成都", "", 9, 30, 0.9)
+    sure = render(Answer("成都特困供养多少钱?", "成都特困供养多少钱?", True, [q], [q], "amount", 0.87))
+    doubtful = render(Answer("成都特困供养多少钱?", "成都特困供养多少钱?", True, [q], [q], "amount", 0.21))
+    assert "答案（原文引用）：  可信度 87%" in sure and "请核对原文" not in sure
+    assert "可信度 21%（较低，请核对原文）" in doubtful

@@ -1,0 +1,117 @@
+"""A reader that reads question and sentence together: a small cross-encoder grown from the bundled model.
+
+Its layers start as the bundled e5-small's first few and are fine-tuned (`python -m training.reranker`) to
+score whether a sentence answers a question, against a learned "no answer" score, on the dev halves of the
+QA sets and the legal training data. Its input is the question and the sentence, both normalised (Simplified
+script), as one pair. What ships is `qa/data/reranker.safetensors`: those layers and the head in float16,
+with what they were trained on; the embedding table is the bundled model's own, shared with the question
+encoder in memory and never shipped twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import safe_open
+from tokenizers import Tokenizer
+
+from index.bert import batch_tensors, cast_linears, forward
+from index.e5model import DEFAULT_MODEL_NAME
+from index.precision import Precision, resolve_precision
+
+RERANKER = Path(str(resources.files("qa") / "data" / "reranker.safetensors"))
+EMBEDDINGS = (
+    "embeddings.word_embeddings.weight",
+    "embeddings.position_embeddings.weight",
+    "embeddings.token_type_embeddings.weight",
+    "embeddings.LayerNorm.weight",
+    "embeddings.LayerNorm.bias",
+)
+_FIX = "reinstall minsheng-qa, or train it again: python -m training.reranker"
+
+
+class RerankerError(RuntimeError):
+    """The reranker file is missing, damaged or made for another model: say which file and what to run."""
+
+
+def fingerprint(word_embeddings: torch.Tensor) -> str:
+    """A cheap check that an embedding table is the one a reranker was trained on: a hash of its first rows."""
+    head = word_embeddings[:64].detach().to(torch.float32).cpu().numpy()
+    return hashlib.sha256(np.ascontiguousarray(head).tobytes()).hexdigest()[:16]
+
+
+def base_weights(model_dir: Path, layers: int) -> dict[str, torch.Tensor]:
+    """The bundled model's embeddings and first `layers` layers (qkv fused), float32: where training starts."""
+    from index.bert import fuse_qkv
+
+    w = {}
+    with safe_open(str(model_dir / "model.safetensors"), framework="pt") as f:
+        for name in f.keys():  # noqa: SIM118 (safe_open is not a mapping)
+            if name in EMBEDDINGS or any(name.startswith(f"encoder.layer.{i}.") for i in range(layers)):
+                w[name] = f.get_tensor(name).float()
+    fuse_qkv(w, layers)
+    return w
+
+
+@dataclass
+class CrossEncoder:
+    """Scores (question, sentence) pairs: the log-odds that the sentence answers, against "no answer"."""
+
+    w: dict[str, torch.Tensor]  # embeddings (shared), trained layers, head
+    config: dict  # layers, heads, eps, pad, max_length, what it was trained on
+    tokenizer: Tokenizer
+    precision: Precision
+
+    @classmethod
+    def load(
+        cls,
+        model_dir: Path,
+        embeddings: dict[str, torch.Tensor] | None = None,
+        path: Path | None = None,
+        precision: Precision | None = None,
+    ) -> CrossEncoder:
+        """The shipped reranker over the bundled model at `model_dir` (its embeddings taken from `embeddings`
+        when the question encoder already holds them)."""
+        path = Path(path or RERANKER)
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                config = json.loads(f.metadata()["config"])
+                trained = {name: f.get_tensor(name).float() for name in f.keys()}  # noqa: SIM118
+        except FileNotFoundError:
+            raise RerankerError(f"the reranker {path} is missing; {_FIX}") from None
+        except Exception as exc:  # safetensors raises its own error types for a damaged file
+            raise RerankerError(f"the reranker {path} is damaged ({exc.__class__.__name__}); {_FIX}") from None
+        shared = {k: embeddings[k] for k in EMBEDDINGS} if embeddings else base_weights(model_dir, 0)
+        if config.get("base") != DEFAULT_MODEL_NAME or fingerprint(shared[EMBEDDINGS[0]]) != config.get("fingerprint"):
+            raise RerankerError(f"the reranker {path} was trained for another model ({config.get('base')}); {_FIX}")
+        tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        tokenizer.enable_truncation(config["max_length"], strategy="only_second")
+        precision = precision or resolve_precision("auto", "cpu")
+        w = shared | trained
+        if precision.name == "bf16":
+            cast_linears(w, torch.bfloat16)
+        return cls(w, config, tokenizer, precision)
+
+    def logits(self, w: dict[str, torch.Tensor], pairs: list[tuple[str, str]]) -> torch.Tensor:
+        """Each pair's score against "no answer", from weights `w` (differentiable: training calls this)."""
+        c = self.config
+        ids, mask = batch_tensors(self.tokenizer.encode_batch(pairs), c["pad"], w["head.weight"].device)
+        with self.precision.autocast(ids.device.type):
+            states = forward(w, ids, mask, c["heads"], c["eps"], c["layers"])
+        first = states[:, 0].float()  # the <s> token reads the whole pair
+        return first @ w["head.weight"].float().T[:, 0] + w["head.bias"].float() - w["none"].float()
+
+    @torch.inference_mode()
+    def scores(self, question: str, sentences: list[str]) -> np.ndarray:
+        """The log-odds, against "no answer", that each sentence answers `question`: one batched pass."""
+        if not sentences:
+            return np.zeros(0, dtype=np.float32)
+        torch.set_num_threads(os.cpu_count() or 1)  # a batch of pairs gains from every core
+        return self.logits(self.w, [(question, s) for s in sentences]).cpu().numpy().astype(np.float32)

@@ -1,0 +1,143 @@
+"""The reranker: trained by one command, loaded offline from the package, refused with one line when damaged."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from qa.rerank import CrossEncoder, RerankerError
+
+CONTEXT = (
+    "成都市城乡最低生活保障标准分别提高至700元、650元。特困人员集中供养标准为每人每月1200元。"
+    "天津市每千人口拥有3岁以下婴幼儿托位数达到4.5个。上海市养老护理员持证比例达到百分之八十。"
+)
+QUESTIONS = [
+    ("成都特困人员集中供养标准是多少?", "1200元"),
+    ("天津每千人口有多少托位?", "4.5个"),
+    ("上海养老护理员持证比例是多少?", "百分之八十"),
+    ("成都城市低保标准是多少?", "700元"),
+    ("北京的公积金贷款额度是多少?", None),  # the paragraph does not say: the target is "no answer"
+]
+
+
+def _squad(path: Path) -> Path:
+    qas = [
+        {"id": f"q{i}", "question": q, "answers": [{"text": a, "answer_start": CONTEXT.index(a)}] if a else [],
+         "is_impossible": "false" if a else "true"}
+        for i, (q, a) in enumerate(QUESTIONS)
+    ]  # fmt: skip
+    path.write_text(json.dumps({"data": [{"paragraphs": [{"context": CONTEXT, "qas": qas}]}]}), encoding="utf-8")
+    return path
+
+
+def _train(tmp_path: Path, *more: str, out: str = "r.safetensors") -> int:
+    from training.reranker import main
+
+    (tmp_path / "empty").mkdir(exist_ok=True)
+    args = ["--eval", str(tmp_path / "empty"), "--candidates", str(tmp_path / "empty"), "--layers", "1"]
+    args += ["--epochs", "1", "--pairs", "8", "--max-length", "48", "--seed", "7", "--precision", "fp32"]
+    return main(args + ["--out", str(tmp_path / out), "--checkpoints", str(tmp_path / ("ck-" + out)), *more])
+
+
+@pytest.mark.slow
+def test_one_command_trains_a_reranker_that_loads_and_is_deterministic(tmp_path: Path) -> None:
+    from index.e5model import prepare_default_model
+    from qa.assistant import cache_root
+
+    data = _squad(tmp_path / "tiny.json")
+    assert _train(tmp_path, "--extra", str(data), out="a.safetensors") == 0
+    assert _train(tmp_path, "--extra", str(data), out="b.safetensors") == 0
+    model_dir = prepare_default_model(cache_root())
+    a = CrossEncoder.load(model_dir, path=tmp_path / "a.safetensors")
+    b = CrossEncoder.load(model_dir, path=tmp_path / "b.safetensors")
+    assert a.config["trained"]["groups"] == {"tiny": 5} and a.config["layers"] == 1
+    for name in a.w:
+        torch.testing.assert_close(a.w[name], b.w[name], rtol=0, atol=0)  # same seed, same weights
+    scores = a.scores(QUESTIONS[0][0], ["特困人员集中供养标准为每人每月1200元。", "天津市托位数达到4.5个。"])
+    assert scores.shape == (2,) and np.isfinite(scores).all()
+    assert (tmp_path / "a.safetensors").stat().st_size < 25e6
+
+
+def test_a_file_that_is_not_squad_shaped_is_one_line_and_leaves_the_reranker(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"rows": [1, 2]}', encoding="utf-8")
+    (tmp_path / "r.safetensors").write_bytes(b"the reranker in use")
+    assert _train(tmp_path, "--extra", str(bad)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("train: error: ") and "is not a SQuAD-form file" in err[-1]
+    assert (tmp_path / "r.safetensors").read_bytes() == b"the reranker in use"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_without_a_gpu_is_one_line(tmp_path: Path, capsys) -> None:
+    assert _train(tmp_path, "--extra", str(_squad(tmp_path / "tiny.json")), "--device", "cuda") == 2
+    assert "no CUDA GPU is visible" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", [None, b"not a safetensors file"])
+def test_a_missing_or_damaged_reranker_names_the_file_and_the_command(tmp_path: Path, content) -> None:
+    path = tmp_path / "reranker.safetensors"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(RerankerError) as error:
+        CrossEncoder.load(tmp_path, path=path)
+    message = str(error.value)
+    assert str(path) in message and "python -m training.reranker" in message and "\n" not in message
+
+
+@pytest.mark.slow
+def test_a_reranker_for_another_model_is_refused(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    from index.e5model import prepare_default_model
+    from qa.assistant import cache_root
+
+    path = tmp_path / "other.safetensors"
+    config = {"base": "bge-small-zh", "fingerprint": "0", "layers": 0, "heads": 12, "eps": 1e-12, "pad": 1}
+    save_file({"none": torch.zeros(1)}, str(path), metadata={"config": json.dumps(config | {"max_length": 32})})
+    with pytest.raises(RerankerError, match="trained for another model"):
+        CrossEncoder.load(prepare_default_model(cache_root()), path=path)
+
+
+def test_a_damaged_reranker_stops_qa_ask_with_one_line(tmp_path: Path, monkeypatch, capsys) -> None:
+    from app.cli import main
+    from qa.read import Model
+
+    if not Model.load().rerank:
+        pytest.skip("the shipped reader does not use a reranker")
+    bad = tmp_path / "reranker.safetensors"
+    bad.write_bytes(b"\x00" * 64)
+    monkeypatch.setattr("qa.rerank.RERANKER", bad)
+    assert main(["ask", "天津农村特困人员分散供养每月多少钱?"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("qa: error: the reranker") and str(bad) in err and "\n" not in err
+
+
+@pytest.mark.slow
+def test_the_shipped_reranker_reads_question_and_sentence_together() -> None:
+    """Same topic, other group or other figure: the sentence that answers scores above its neighbours."""
+    from index.e5model import prepare_default_model
+    from qa.assistant import cache_root
+    from qa.read import Model
+
+    if not Model.load().rerank:
+        pytest.skip("the shipped reader does not use a reranker")
+    reranker = CrossEncoder.load(prepare_default_model(cache_root()))
+    cases = [
+        ("天津农村特困人员分散供养每月多少钱?",
+         ["农村特困人员集中供养、分散供养标准分别提高至每人每月1870元、1530元。",
+          "城乡低保标准提高至每人每月1010元。", "天津市每千人口拥有托位数达到4.5个。"]),
+        ("业主委员会由几名委员组成?",
+         ["业主委员会由五人以上单数组成。", "业主委员会应当自选举产生之日起三十日内备案。",
+          "业主大会会议可以采用集体讨论的形式。"]),
+        ("劳动者每日工作时间不超过几小时?",
+         ["国家实行劳动者每日工作时间不超过八小时、平均每周工作时间不超过四十四小时的工时制度。",
+          "用人单位应当保证劳动者每周至少休息一日。", "劳动者享有平等就业和选择职业的权利。"]),
+    ]  # fmt: skip
+    for question, sentences in cases:
+        scores = reranker.scores(question, sentences)
+        assert scores.argmax() == 0, (question, scores)

@@ -1,0 +1,419 @@
+"""Train the reranker (qa/data/reranker.safetensors): a cross-encoder from the bundled model's first layers.
+
+    python bench/train_reader.py --laws-index DIR          # first: every set's candidates, cached in runs/reader/
+    python -m training.reranker                            # train, resumable; writes qa/data/reranker.safetensors
+    python -m training.reranker --resume                   # carry on from runs/reranker/checkpoint.pt
+    python -m training.reranker --device cuda --layers 12  # on a GPU, the whole depth
+
+Training groups, each a question with up to 12 sentences and a learned "no answer" slot (softmax over the
+slot and the sentences; the target is the sentences holding the gold answer, or the slot when none does):
+
+- the **fit part of the dev halves** (80% of each set's dev questions, by a hash of set and id) of every set
+  `bench/train_reader.py` collects: the shipped benchmark, the laws benchmark, DRCD, CMRC, DuReader, CJRC. The
+  sentences are the ones the reader's first stage ranks highest for that question: the hard negatives
+  (the neighbouring clause of the right article) the reranker meets when answering. A question whose candidates
+  hold no answer (unanswerable, or its document not retrieved) targets "no answer"; a sentence from another
+  document that holds the answer's words is left out (it may well answer);
+- the legal training data of `../shared/eval/train/` (CAIL 2021, the CJRC training excerpt): each question
+  against the sentences of its own case, unanswerable ones against "no answer"; YES/NO questions are skipped.
+
+The other 20% of the dev halves (the hold part) chooses the checkpoint and fits how the reranker's score joins
+the first stage (`bench/train_reader.py`); test halves are never read here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import pickle
+import platform
+import random
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from index.e5model import DEFAULT_MODEL_NAME, prepare_default_model
+from index.embed import cache_root, resolve_device
+from index.normalize import normalize
+from index.precision import cpu_flags, resolve_precision
+from index.segment import split_sentences
+from qa.rerank import RERANKER, CrossEncoder, base_weights, fingerprint
+
+ROOT = Path(__file__).resolve().parents[1]
+CANDIDATES = ROOT / "runs" / "reader"
+EXTRA = ROOT.parent / "shared" / "eval" / "train"
+EVAL = ROOT.parent / "shared" / "eval"
+DEV_SETS = {  # their dev halves, each question against its own paragraph's sentences
+    "drcd": "drcd/DRCD_dev.json",
+    "cmrc": "cmrc2018/cmrc2018_dev.json",
+    "dureader": "dureader_robust/dev.json",
+    "cjrc": "cjrc/dev.json",
+}
+FIT_SETS = {"cmrc_trial": "cmrc2018/cmrc2018_trial.json"}  # fit data as a whole (the README of ../shared/eval)
+EXTRA_SETS = {"cail2021": "train/cail2021_small_train.json", "cjrc_train": "train/cjrc_train_excerpt.json"}
+LEFT_OUT = {"102", "381", "447"}  # CJRC dev cases that repeat the hidden test split's (eval/train/README.md)
+CHECKPOINTS = ROOT / "runs" / "reranker"
+GROUP = 8  # sentences per training question
+HOLD = 0.2  # share of each set's dev questions kept out of training
+HOLD_PER_SET = 150  # of which this many per set choose the checkpoint
+SEED = 2026
+
+
+class DataError(ValueError):
+    """A training file that cannot be used: one line saying which and why."""
+
+
+@dataclass(frozen=True)
+class Group:
+    """One training question: its sentences and which of them answer (none: the target is "no answer")."""
+
+    set: str
+    question: str
+    sentences: tuple[str, ...]
+    answers: tuple[bool, ...]
+
+
+def held_out(set_name: str, qid: str) -> bool:
+    """The hold part of a set's dev half: chooses the checkpoint and fits the combination, never trained on."""
+    digest = hashlib.sha256(f"rerank/{set_name}/{qid}".encode()).digest()
+    return digest[0] < 256 * HOLD
+
+
+def stage_one_order(asked) -> np.ndarray:
+    """Candidates in the order the reader's first stage ranks them (those that can answer the kind first)."""
+    from qa.read import Model
+
+    p = Model.load().probabilities(asked.x) if len(asked.y) else np.zeros(0)
+    return np.lexsort((-p, ~asked.fits))
+
+
+def candidate_group(asked, size: int = GROUP) -> Group | None:
+    """A question's top first-stage candidates; a gold sentence further down joins in place of the last."""
+    if not len(asked.y) or not asked.texts:
+        return None
+    order = [int(i) for i in stage_one_order(asked)]
+    ambiguous = asked.held & ~asked.y  # another document's sentence with the answer's words: not a negative
+    order = [i for i in order if not ambiguous[i]]
+    top = order[:size]
+    missing = [i for i in order[size:] if asked.y[i]]
+    if missing and not any(asked.y[i] for i in top):
+        top[-1] = missing[0]
+    question = asked.question or ""
+    return Group(
+        asked.set, question, tuple(normalize(asked.texts[i]) for i in top), tuple(bool(asked.y[i]) for i in top)
+    )
+
+
+def own_paragraph_groups(folder: Path = EVAL) -> tuple[list[Group], list[Group]]:
+    """The fit and hold parts of the dev halves of the public sets (and the CMRC trial set as a whole) in
+    `folder`; a set that is not there is left out."""
+    from qa.evaluate import half
+
+    fit, hold = [], []
+    for name, rel in (DEV_SETS | FIT_SETS).items():
+        if not (folder / rel).exists():
+            print(f"train: {folder / rel} is not there; training without {name}", file=sys.stderr)
+            continue
+        dev = (lambda p: half(p) == "dev") if name in DEV_SETS else (lambda p: True)
+        fit += squad_groups(folder / rel, name, lambda q, p, n=name, dev=dev: dev(p) and not held_out(n, q))
+        hold += squad_groups(folder / rel, name, lambda q, p, n=name, dev=dev: dev(p) and held_out(n, q))
+    return fit, _sample(hold, HOLD_PER_SET)
+
+
+def _sample(groups: list[Group], per_set: int, seed: int = SEED) -> list[Group]:
+    """At most `per_set` groups of each set, drawn with a fixed seed."""
+    rng = random.Random(seed)
+    out = []
+    for name in dict.fromkeys(g.set for g in groups):
+        of = [g for g in groups if g.set == name]
+        out += rng.sample(of, min(per_set, len(of)))
+    return out
+
+
+def candidate_groups(folder: Path = CANDIDATES, skip: set[str] = frozenset()) -> tuple[list[Group], list]:
+    """The fit part's groups, and the hold part's candidate rows (dev only: test halves are not read), of
+    the sets `bench/train_reader.py` collected, less those in `skip`."""
+    files = [f for f in sorted(folder.glob("*.pkl")) if f.stem not in skip and not f.stem.startswith("cross-")]
+    if not files:
+        print(f"train: no candidates in {folder} (python bench/train_reader.py collects them)", file=sys.stderr)
+    fit, hold = [], []
+    for path in files:
+        with path.open("rb") as f:
+            _, rows = _Rows(f).load()
+        for a in rows:
+            if a.half != "dev" or not a.texts:
+                continue
+            if held_out(a.set, a.id):
+                hold.append(a)
+            elif (g := candidate_group(a)) is not None:
+                fit.append(g)
+    return fit, hold
+
+
+class _Row:
+    """A cached candidate row (`bench/train_reader.py`'s `Asked`, pickled from a script): its fields only."""
+
+
+class _Rows(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        return _Row if name == "Asked" else super().find_class(module, name)
+
+
+def squad_groups(path: Path, name: str, keep=None, size: int = GROUP, seed: int = SEED) -> list[Group]:
+    """Each question of a SQuAD 2.0 file against its own paragraph's sentences (YES/NO questions skipped);
+    `keep(question id, paragraph id)` chooses the questions (default all)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        items = [
+            (p["context"], q)
+            for a, article in enumerate(data["data"])
+            if str(article.get("caseid", "")) not in LEFT_OUT
+            for n, p in enumerate(article["paragraphs"])
+            for q in p["qas"]
+            if keep is None or keep(str(q["id"]), str(p.get("id") or f"{a}-{n}"))
+        ]
+        for _, q in items:
+            q["question"], q["answers"]  # noqa: B018 (the fields every question needs)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise DataError(f"{path} is not a SQuAD-form file ({exc.__class__.__name__}: {exc})") from None
+    rng = random.Random(seed)
+    groups = []
+    for context, q in items:
+        spans = [a for a in _flat(q["answers"]) if a.get("text", "").strip()]
+        texts = [a["text"] for a in spans]
+        if set(texts) & {"YES", "NO"}:
+            continue
+        sentences = [normalize(s.clean) for s in split_sentences(context)]
+        right = [any(normalize(t) in s for t in texts) for s in sentences]
+        if texts and not any(right):
+            continue  # an answer that crosses sentences: no one sentence holds it
+        keep = [i for i, r in enumerate(right) if r]
+        others = [i for i, r in enumerate(right) if not r]
+        keep += rng.sample(others, max(0, min(len(others), size - len(keep))))
+        keep.sort()
+        groups.append(
+            Group(name, normalize(q["question"]), tuple(sentences[i] for i in keep), tuple(right[i] for i in keep))
+        )
+    return groups
+
+
+def _flat(answers) -> list[dict]:
+    """Answers as one list of spans (CAIL 2021's multi-span answers are lists of lists)."""
+    out = []
+    for a in answers:
+        out.extend(_flat(a) if isinstance(a, list) else [a])
+    return out
+
+
+def loss(logits: torch.Tensor, groups: list[Group]) -> torch.Tensor:
+    """Listwise: per group, softmax over "no answer" (logit 0: the scores are already against it) and its
+    sentences; minus the log of the probability given to the answering sentences, or to "no answer"."""
+    total, at = [], 0
+    for g in groups:
+        scores = torch.cat([logits.new_zeros(1), logits[at : at + len(g.sentences)]])
+        at += len(g.sentences)
+        target = torch.tensor([not any(g.answers), *g.answers], device=logits.device)
+        total.append(torch.logsumexp(scores, 0) - torch.logsumexp(scores[target], 0))
+    return torch.stack(total).mean()
+
+
+def batches(groups: list[Group], pairs: int, rng: random.Random) -> list[list[Group]]:
+    """Groups shuffled, then packed into batches of about `pairs` sentence pairs."""
+    order = groups[:]
+    rng.shuffle(order)
+    out, current, size = [], [], 0
+    for g in order:
+        current.append(g)
+        size += len(g.sentences)
+        if size >= pairs:
+            out.append(current)
+            current, size = [], 0
+    return out + ([current] if current else [])
+
+
+def first_right(model: CrossEncoder, w: dict, hold: list[Group]) -> dict:
+    """On the hold part: how often the reranker's best sentence answers (questions with an answer), by set."""
+    right: dict[str, list[bool]] = {}
+    with torch.inference_mode():
+        for g in hold:
+            if any(g.answers):
+                scores = model.logits(w, [(g.question, s) for s in g.sentences]).float().cpu().numpy()
+                right.setdefault(g.set, []).append(g.answers[int(np.argmax(scores))])
+    return {s: {"questions": len(v), "first_right": round(float(np.mean(v)), 4)} for s, v in sorted(right.items())}
+
+
+def save(path: Path, w: dict, trainable: list[str], config: dict) -> None:
+    """The trained layers and head in float16, with their config, written whole or not at all."""
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tensors = {n: w[n].detach().to(torch.float16 if w[n].dim() == 2 else torch.float32).contiguous() for n in trainable}
+    save_file(tensors, str(tmp), metadata={"config": json.dumps(config, ensure_ascii=False)})
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--layers", type=int, default=4, help="how many of the bundled model's layers (default 4)")
+    parser.add_argument("--epochs", type=float, default=1.5, help="passes over the training groups (default 1.5)")
+    parser.add_argument("--pairs", type=int, default=32, help="sentence pairs per batch (default 32)")
+    parser.add_argument("--lr", type=float, default=4e-5, help="peak learning rate (default 4e-5)")
+    parser.add_argument("--max-length", type=int, default=96, help="tokens of question + sentence (default 96)")
+    parser.add_argument("--candidates", type=Path, default=CANDIDATES, help="bench/train_reader.py's cache")
+    parser.add_argument("--eval", type=Path, default=EVAL, help=f"the public QA sets' folder ({EVAL})")
+    parser.add_argument("--extra", type=Path, nargs="*", help="SQuAD-form training files (default: the legal ones)")
+    parser.add_argument("--limit", type=int, help="train on this many groups only (a quick check)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    parser.add_argument("--precision", default="auto", help="auto (bf16 where the hardware has it), fp32, bf16")
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--resume", action="store_true", help=f"carry on from {CHECKPOINTS}/checkpoint.pt")
+    parser.add_argument("--checkpoints", type=Path, default=CHECKPOINTS)
+    parser.add_argument("--out", type=Path, default=RERANKER, help=f"where the trained reranker goes ({RERANKER})")
+    args = parser.parse_args(argv)
+    try:
+        return train(args)
+    except (DataError, RuntimeError) as exc:
+        print(f"train: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def train(args) -> int:
+    t0 = time.perf_counter()
+    device = resolve_device(args.device)
+    precision = resolve_precision(args.precision, device)
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    fit, hold = own_paragraph_groups(args.eval)
+    more, _ = candidate_groups(args.candidates, skip=set(DEV_SETS))
+    fit += more
+    extra = args.extra if args.extra is not None else [args.eval / f for f in EXTRA_SETS.values()]
+    for path in extra:
+        fit += squad_groups(path, Path(path).stem)
+    if args.limit:
+        fit, hold = rng.sample(fit, min(args.limit, len(fit))), hold[: args.limit]
+    if not fit:
+        raise DataError("no training questions: give --extra FILE, or see --eval and --candidates")
+    counts = {s: sum(g.set == s for g in fit) for s in dict.fromkeys(g.set for g in fit)}
+    print(f"training groups {counts}; hold {len(hold)} groups; {precision.name} ({precision.reason})", file=sys.stderr)
+    model_dir = prepare_default_model(cache_root())
+    config_json = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    w = {k: v.to(device) for k, v in base_weights(model_dir, args.layers).items()}
+    hidden = w["embeddings.word_embeddings.weight"].shape[1]
+    w["head.weight"] = torch.randn(1, hidden, device=device) * 0.02
+    w["head.bias"] = torch.zeros(1, device=device)
+    w["none"] = torch.zeros(1, device=device)
+    trainable = [n for n in w if n.startswith(("encoder.layer.", "head.", "none"))]
+    for n in trainable:
+        w[n].requires_grad_(True)
+    config = {
+        "base": DEFAULT_MODEL_NAME,
+        "fingerprint": fingerprint(w["embeddings.word_embeddings.weight"]),
+        "layers": args.layers,
+        "heads": config_json["num_attention_heads"],
+        "eps": config_json["layer_norm_eps"],
+        "pad": config_json.get("pad_token_id", 1),
+        "max_length": args.max_length,
+    }
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tokenizer.enable_truncation(args.max_length, strategy="only_second")
+    model = CrossEncoder(w, config, tokenizer, precision)
+    optimizer = torch.optim.AdamW([w[n] for n in trainable], lr=args.lr, weight_decay=0.01)
+    plan = [b for e in range(int(np.ceil(args.epochs))) for b in batches(fit, args.pairs, random.Random(args.seed + e))]
+    plan = plan[: int(len(plan) * args.epochs / np.ceil(args.epochs))]
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, (step + 1) / (0.05 * len(plan))) * max(0.0, 1 - step / len(plan))
+    )
+    start, best = 0, None
+    checkpoint = args.checkpoints / "checkpoint.pt"
+    if args.resume and checkpoint.exists():
+        state = torch.load(checkpoint, weights_only=False)
+        with torch.no_grad():
+            for n in trainable:
+                w[n].copy_(state["weights"][n])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        start, best = state["step"], state.get("best")
+        print(f"resumed at step {start} of {len(plan)}", file=sys.stderr)
+    args.checkpoints.mkdir(parents=True, exist_ok=True)
+    every = max(len(plan) // 5, 1)
+    bar = tqdm(total=len(plan), initial=start, desc="training reranker", unit="batch")
+    running = None
+    for step in range(start, len(plan)):
+        groups = plan[step]
+        pairs = [(g.question, s) for g in groups for s in g.sentences]
+        value = loss(model.logits(w, pairs), groups)
+        optimizer.zero_grad()
+        value.backward()
+        torch.nn.utils.clip_grad_norm_([w[n] for n in trainable], 1.0)
+        optimizer.step()
+        schedule.step()
+        running = value.item() if running is None else 0.98 * running + 0.02 * value.item()
+        bar.update(1)
+        bar.set_postfix(loss=f"{running:.3f}")
+        if (step + 1) % every == 0 or step + 1 == len(plan):
+            figures = first_right(model, w, hold)
+            score = float(np.mean([f["first_right"] for f in figures.values()])) if figures else 0.0
+            tqdm.write(f"step {step + 1}: hold first-right {score:.4f} {json.dumps(figures)}")
+            if best is None or score > best["score"]:
+                best = {"score": score, "step": step + 1, "figures": figures}
+                torch.save({n: w[n].detach().clone() for n in trainable}, args.checkpoints / "best.pt")
+            state = {"weights": {n: w[n].detach() for n in trainable}, "optimizer": optimizer.state_dict(),
+                     "schedule": schedule.state_dict(), "step": step + 1, "best": best}  # fmt: skip
+            torch.save(state, checkpoint)
+    bar.close()
+    chosen = torch.load(args.checkpoints / "best.pt")
+    for n in trainable:
+        w[n] = chosen[n]
+    config["trained"] = {
+        "command": " ".join(["python -m training.reranker", *sys.argv[1:]]),
+        "groups": counts,
+        "sets": "fit part (80%) of the dev halves of drcd, cmrc, dureader, cjrc and the collected benchmarks; "
+        + ", ".join(["cmrc trial", *(Path(p).name for p in extra)]),
+        "hold": best["figures"] if best else {},
+        "chosen_step": best["step"] if best else None,
+        "steps": len(plan),
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "precision": precision.name,
+        "device": device,
+        "cpu": platform.processor() or _cpu_model(),
+        "cpu_bf16": sorted(cpu_flags() & {"avx512_bf16", "amx_bf16", "avx512_vnni", "avx2"}),
+        "threads": torch.get_num_threads(),
+        "wall_s": round(time.perf_counter() - t0, 1),
+        "commit": _commit(),
+    }
+    save(args.out, w, trainable, config)
+    print(json.dumps(config["trained"], ensure_ascii=False), file=sys.stderr)
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+        if line.startswith("model name"):
+            return line.partition(":")[2].strip()
+    return "unknown"
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+        ).stdout.strip()
+    except OSError:
+        return ""
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
