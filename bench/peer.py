@@ -65,6 +65,28 @@ def same_model(device: str | None = "cpu"):
     return SentenceTransformer(str(prepare_default_model(cache_root())), device=device)
 
 
+def reranking(retriever, device: str | None = "cpu"):
+    """The retriever followed by a 12-layer cross-encoder over its candidates, as QAnything or Langchain-Chatchat
+    users add for quality: here the bundled model's full depth as a sentence-transformers CrossEncoder (its
+    head untrained: this is for timing, and e5-small is smaller than the usual bge-reranker-base)."""
+    import logging
+
+    from sentence_transformers import CrossEncoder
+
+    from index.e5model import prepare_default_model
+    from qa.assistant import cache_root
+
+    logging.getLogger("transformers").setLevel(logging.ERROR)  # "newly initialized" head: expected here
+    reranker = CrossEncoder(str(prepare_default_model(cache_root())), num_labels=1, device=device)
+
+    def invoke(question: str) -> list:
+        docs = retriever.invoke(question)
+        scores = reranker.predict([(question, d.page_content) for d in docs])
+        return [d for _, d in sorted(zip(scores, docs), key=lambda x: -x[0])]
+
+    return invoke
+
+
 def read_documents(folder: Path) -> list:
     """Every .md file under `folder` (utf-8), one Document each, its path relative to `folder` as source."""
     from langchain_core.documents import Document
