@@ -14,7 +14,7 @@ import numpy as np
 from index.build import SENTENCE_VECTORS, BuildReport, build, corpus_hash, folder_files, read_files, read_folder
 from index.e5model import DEFAULT_MODEL_NAME, prepare_default_model
 from index.embed import Encoder, cache_root
-from index.precision import Precision
+from index.precision import resolve_precision
 from index.store import Index, StoreError, commit_stamp
 from index.types import Hit
 from qa.articles import asked_article, find_article
@@ -84,7 +84,7 @@ class Assistant:
     @property
     def precision(self):
         """What the question encoder's (and reader's) model passes run in, and why."""
-        return getattr(self._encoder, "precision", None) or Precision("fp32", "the encoder does not say")
+        return getattr(self._encoder, "precision", None) or resolve_precision("auto")
 
     def warm_up(self) -> None:
         """Load (building the default index on first use) the index and model."""

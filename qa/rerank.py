@@ -10,6 +10,7 @@ encoder in memory and never shipped twice.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -60,6 +61,12 @@ def base_weights(model_dir: Path, layers: int) -> dict[str, torch.Tensor]:
     return w
 
 
+@functools.lru_cache(maxsize=1)
+def _embeddings(model_dir: Path) -> dict[str, torch.Tensor]:
+    """The bundled model's embedding tables, read once per process when no question encoder holds them."""
+    return base_weights(model_dir, 0)
+
+
 @dataclass
 class CrossEncoder:
     """Scores (question, sentence) pairs: the log-odds that the sentence answers, against "no answer"."""
@@ -88,7 +95,7 @@ class CrossEncoder:
             raise RerankerError(f"the reranker {path} is missing; {_FIX}") from None
         except Exception as exc:  # safetensors raises its own error types for a damaged file
             raise RerankerError(f"the reranker {path} is damaged ({exc.__class__.__name__}); {_FIX}") from None
-        shared = {k: embeddings[k] for k in EMBEDDINGS} if embeddings else base_weights(model_dir, 0)
+        shared = {k: embeddings[k] for k in EMBEDDINGS} if embeddings else _embeddings(Path(model_dir))
         if config.get("base") != DEFAULT_MODEL_NAME or fingerprint(shared[EMBEDDINGS[0]]) != config.get("fingerprint"):
             raise RerankerError(f"the reranker {path} was trained for another model ({config.get('base')}); {_FIX}")
         tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
@@ -105,8 +112,9 @@ class CrossEncoder:
         ids, mask = batch_tensors(self.tokenizer.encode_batch(pairs), c["pad"], w["head.weight"].device)
         with self.precision.autocast(ids.device.type):
             states = forward(w, ids, mask, c["heads"], c["eps"], c["layers"])
-        first = states[:, 0].float()  # the <s> token reads the whole pair
-        return first @ w["head.weight"].float().T[:, 0] + w["head.bias"].float() - w["none"].float()
+        m = mask[..., None].to(states.dtype)
+        pooled = ((states * m).sum(1) / m.sum(1)).float()  # the mean over the pair's tokens, as e5 pools
+        return pooled @ w["head.weight"].float().T[:, 0] + w["head.bias"].float() - w["none"].float()
 
     @torch.inference_mode()
     def scores(self, question: str, sentences: list[str]) -> np.ndarray:

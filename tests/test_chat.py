@@ -145,7 +145,11 @@ def test_unanswered_says_so_and_offers_related_passages() -> None:
 
 @pytest.mark.parametrize(("confidence", "low"), [(0.93, False), (0.5, False), (0.31, True)])
 def test_confidence_is_shown_and_marked_when_low(confidence: float, low: bool) -> None:
-    a = answer("上海养老护理员持证比例?", [quote(SHANGHAI, "到2025年,全市養老護理員持等級證的比例達到80%。")], confidence=confidence)
+    a = answer(
+        "上海养老护理员持证比例?",
+        [quote(SHANGHAI, "到2025年,全市養老護理員持等級證的比例達到80%。")],
+        confidence=confidence,
+    )
     html, text = answer_html(a), answer_text(a)
     shown = f"可信度 {confidence:.0%}"
     assert shown in html and shown in text

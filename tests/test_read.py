@@ -109,3 +109,21 @@ def test_a_date_is_not_an_amount_and_a_period_in_digits_is_a_period(tmp_path: Pa
     )
     periods = rows("最晚多久内可以提出复核?")
     assert periods[within]["date_fit"] == 1 and periods["第一条 教育救助标准每年调整。"]["date_fit"] == 1  # 每年
+
+
+def test_the_reranker_takes_the_first_stage_top_k_that_can_answer_first() -> None:
+    from qa.read import rerank_order
+
+    p = np.array([0.9, 0.2, 0.7, 0.4, 0.6])
+    fits = np.array([False, True, True, True, False])  # an amount question: 0 and 4 give no figure
+    assert rerank_order(p, fits).tolist() == [2, 3, 1, 0, 4]
+
+
+def test_the_reranker_score_joins_the_first_stage_as_fitted() -> None:
+    model = Model.from_dict(
+        json.loads(MODEL.read_text(encoding="utf-8")) | {"rerank": {"k": 8, "coef": [0.5, 1.5], "intercept": -1.0}}
+    )
+    first, cross = np.array([0.5, 0.5, 0.8]), np.array([2.0, -2.0, 0.0])
+    p = model.reranked(first, cross)
+    np.testing.assert_allclose(p, 1 / (1 + np.exp(-(0.5 * np.log(first / (1 - first)) + 1.5 * cross - 1.0))))
+    assert p[0] > p[2] > p[1]  # the same first-stage probability, ordered by what the reranker read

@@ -266,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layers", type=int, default=4, help="how many of the bundled model's layers (default 4)")
     parser.add_argument("--epochs", type=float, default=1.5, help="passes over the training groups (default 1.5)")
     parser.add_argument("--pairs", type=int, default=32, help="sentence pairs per batch (default 32)")
-    parser.add_argument("--lr", type=float, default=4e-5, help="peak learning rate (default 4e-5)")
+    parser.add_argument("--lr", type=float, default=6e-5, help="peak learning rate of the layers (default 6e-5)")
+    parser.add_argument("--head-lr", type=float, default=2e-3, help="… of the new head (default 2e-3)")
     parser.add_argument("--max-length", type=int, default=96, help="tokens of question + sentence (default 96)")
     parser.add_argument("--candidates", type=Path, default=CANDIDATES, help="bench/train_reader.py's cache")
     parser.add_argument("--eval", type=Path, default=EVAL, help=f"the public QA sets' folder ({EVAL})")
@@ -328,7 +329,12 @@ def train(args) -> int:
     tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     tokenizer.enable_truncation(args.max_length, strategy="only_second")
     model = CrossEncoder(w, config, tokenizer, precision)
-    optimizer = torch.optim.AdamW([w[n] for n in trainable], lr=args.lr, weight_decay=0.01)
+    head = [n for n in trainable if not n.startswith("encoder.")]  # new weights: they must move faster
+    optimizer = torch.optim.AdamW(
+        [{"params": [w[n] for n in trainable if n not in head]}, {"params": [w[n] for n in head], "lr": args.head_lr}],
+        lr=args.lr,
+        weight_decay=0.01,
+    )
     plan = [b for e in range(int(np.ceil(args.epochs))) for b in batches(fit, args.pairs, random.Random(args.seed + e))]
     plan = plan[: int(len(plan) * args.epochs / np.ceil(args.epochs))]
     schedule = torch.optim.lr_scheduler.LambdaLR(
