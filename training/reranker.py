@@ -112,13 +112,13 @@ def candidate_group(asked, size: int = GROUP) -> Group | None:
     )
 
 
-def own_paragraph_groups(folder: Path = EVAL) -> tuple[list[Group], list[Group]]:
+def own_paragraph_groups(folder: Path = EVAL, only: dict | None = None) -> tuple[list[Group], list[Group]]:
     """The fit and hold parts of the dev halves of the public sets (and the CMRC trial set as a whole) in
-    `folder`; a set that is not there is left out."""
+    `folder` (`only` these sets, when given); a set that is not there is left out."""
     from qa.evaluate import half
 
     fit, hold = [], []
-    for name, rel in (DEV_SETS | FIT_SETS).items():
+    for name, rel in (only or DEV_SETS | FIT_SETS).items():
         if not (folder / rel).exists():
             print(f"train: {folder / rel} is not there; training without {name}", file=sys.stderr)
             continue
@@ -152,10 +152,11 @@ def candidate_groups(folder: Path = CANDIDATES, skip: set[str] = frozenset()) ->
             if a.half != "dev" or not a.texts:
                 continue
             if held_out(a.set, a.id):
-                hold.append(a)
+                if (g := candidate_group(a)) is not None:
+                    hold.append(g)
             elif (g := candidate_group(a)) is not None:
                 fit.append(g)
-    return fit, hold
+    return fit, _sample(hold, HOLD_PER_SET)
 
 
 class _Row:
@@ -272,6 +273,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates", type=Path, default=CANDIDATES, help="bench/train_reader.py's cache")
     parser.add_argument("--eval", type=Path, default=EVAL, help=f"the public QA sets' folder ({EVAL})")
     parser.add_argument("--extra", type=Path, nargs="*", help="SQuAD-form training files (default: the legal ones)")
+    parser.add_argument(
+        "--groups",
+        choices=("paragraphs", "candidates"),
+        default="candidates",
+        help="paragraphs: questions against their own paragraph (a first phase); candidates (default): against the "
+        "first stage's top candidates, the sentences the reranker meets when answering",
+    )
+    parser.add_argument("--init", type=Path, help="start from this reranker (an earlier phase) instead of the model")
     parser.add_argument("--limit", type=int, help="train on this many groups only (a quick check)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--precision", default="auto", help="auto (bf16 where the hardware has it), fp32, bf16")
@@ -293,9 +302,13 @@ def train(args) -> int:
     precision = resolve_precision(args.precision, device)
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
-    fit, hold = own_paragraph_groups(args.eval)
-    more, _ = candidate_groups(args.candidates, skip=set(DEV_SETS))
-    fit += more
+    if args.groups == "paragraphs":  # first phase: each question against its own paragraph's sentences
+        fit, hold = own_paragraph_groups(args.eval)
+        more, _ = candidate_groups(args.candidates, skip=set(DEV_SETS))
+        fit += more
+    else:  # second phase: against the first stage's top candidates from the retrieved passages
+        fit, hold = candidate_groups(args.candidates)
+        fit += own_paragraph_groups(args.eval, only=FIT_SETS)[0]
     extra = args.extra if args.extra is not None else [args.eval / f for f in EXTRA_SETS.values()]
     for path in extra:
         fit += squad_groups(path, Path(path).stem)
@@ -312,6 +325,13 @@ def train(args) -> int:
     w["head.weight"] = torch.randn(1, hidden, device=device) * 0.02
     w["head.bias"] = torch.zeros(1, device=device)
     w["none"] = torch.zeros(1, device=device)
+    if args.init:  # carry on from an earlier phase's reranker
+        earlier = CrossEncoder.load(model_dir, w, args.init, precision=resolve_precision("fp32"))
+        if earlier.config["layers"] != args.layers:
+            raise DataError(f"--init {args.init} has {earlier.config['layers']} layers, not --layers {args.layers}")
+        w |= {
+            n: t.to(device) for n, t in earlier.w.items() if n not in w or n.startswith(("encoder.", "head.", "none"))
+        }
     trainable = [n for n in w if n.startswith(("encoder.layer.", "head.", "none"))]
     for n in trainable:
         w[n].requires_grad_(True)
@@ -384,6 +404,8 @@ def train(args) -> int:
     config["trained"] = {
         "command": " ".join(["python -m training.reranker", *sys.argv[1:]]),
         "groups": counts,
+        "kind": args.groups,
+        "init": str(args.init) if args.init else None,
         "sets": "fit part (80%) of the dev halves of drcd, cmrc, dureader, cjrc and the collected benchmarks; "
         + ", ".join(["cmrc trial", *(Path(p).name for p in extra)]),
         "hold": best["figures"] if best else {},
