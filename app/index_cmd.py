@@ -59,7 +59,7 @@ def _encoder(model: str, device: str, precision: str):
 
     resolve_device(device)  # an impossible --device fails before any work
     encoder = Encoder(model, cache_root=cache_root(), device=device, precision=precision)
-    encoder.precision  # noqa: B018 (an impossible --precision fails, and its warning shows, before any work)
+    getattr(encoder, "precision", None)  # an impossible --precision fails, its warning shows, before any work
     return encoder
 
 
@@ -67,6 +67,7 @@ def _build(args) -> int:
     from qa.assistant import build_folder
 
     t0 = time.perf_counter()
+    encoder = None
     if args.ray is not None:
         from index.cluster import build_on_ray
 
@@ -79,8 +80,8 @@ def _build(args) -> int:
         _skipped_summary(report.skipped, args.out)
     if args.verbose:
         print("[timing] " + " ".join(f"{k}={v:.1f}" for k, v in report.timings.items()), file=sys.stderr)
-        if args.ray is None:
-            print(f"[precision] {encoder.precision.name} ({encoder.precision.reason})", file=sys.stderr)
+        if (precision := getattr(encoder, "precision", None)) is not None:  # (a Ray build's actors choose their own)
+            print(f"[precision] {precision.name} ({precision.reason})", file=sys.stderr)
     print(f"indexed {len(report.indexed)} document(s) into {args.out} in {seconds:.1f}s")
     return 0
 

@@ -354,7 +354,7 @@ def main() -> int:
     parser.add_argument("--report", type=Path, default=Path("runs/reader-report.json"))
     parser.add_argument("--reranker", type=Path, default=RERANKER, help=f"the trained reranker ({RERANKER})")
     parser.add_argument("--no-reranker", action="store_true", help="fit the first stage alone")
-    parser.add_argument("--k", type=int, default=8, help="first-stage candidates the reranker rescores (default 8)")
+    parser.add_argument("--k", type=int, default=5, help="first-stage candidates the reranker rescores (default 5)")
     args = parser.parse_args()
     encoder = Encoder(DEFAULT_MODEL_NAME, cache_root=cache_root())
     asked = gather(args, encoder)

@@ -37,7 +37,7 @@ def built(tiny_folder: Path, tmp_path: Path, fake_encoder) -> Path:
 @pytest.fixture
 def fake_cli(monkeypatch, fake_encoder) -> None:
     """The CLI loads the model an index names; these indexes name the fake encoder."""
-    monkeypatch.setattr(index_cmd, "_encoder", lambda model, device: fake_encoder)
+    monkeypatch.setattr(index_cmd, "_encoder", lambda model, device, precision: fake_encoder)
 
 
 def _spy(monkeypatch, encoder) -> list[str]:
