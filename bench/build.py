@@ -221,10 +221,14 @@ def measure(args: argparse.Namespace, work: Path) -> dict:
         folder, source = copy_laws(paths, work / "laws"), f"{LAWS}, sample of {len(paths)} (seed 0)"
     corpus = corpus_stats(folder) | {"source": source, "folder": str(folder)}
     warm_caches()
-    from bench.precision import cpu
-    from index.precision import resolve_precision
+    from index.precision import cpu_description, resolve_precision
 
-    machine = {"cpus": os.cpu_count(), "load_before": load(), "cpu": cpu(), "precision": resolve_precision().name}
+    machine = {
+        "cpus": os.cpu_count(),
+        "load_before": load(),
+        "cpu": cpu_description(),
+        "precision": resolve_precision().name,
+    }
     ours = time_ours(folder, work / "ours", shlex.split(args.ours_args), corpus["characters"])
     peer = None if args.skip_peer else time_peer(folder, work / "peer", args.peer_device, corpus["characters"])
     machine["load_after"] = load()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import random
 import statistics
 import sys
@@ -24,21 +23,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from index.embed import Encoder, cache_root  # noqa: E402
-from index.precision import cpu_flags, resolve_precision  # noqa: E402
+from index.precision import cpu_description, resolve_precision  # noqa: E402
 from index.segment import split_sentences  # noqa: E402
 from qa.openbook import load_split  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 QUESTION = "天津农村特困人员分散供养每月多少钱?"
-
-
-def cpu() -> dict:
-    model = next(
-        (ln.partition(":")[2].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in ln),
-        platform.processor(),
-    )
-    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile")
-    return {"model": model, "flags": [f for f in wanted if f in cpu_flags()]}
 
 
 def texts(n: int, seed: int = 7) -> list[str]:
@@ -76,7 +66,7 @@ def main() -> int:
     args = parser.parse_args()
     passages = texts(args.n)
     chars = sum(map(len, passages))
-    result: dict = {"cpu": cpu(), "texts": len(passages), "chars": chars, "by_precision": {}}
+    result: dict = {"cpu": cpu_description(), "texts": len(passages), "chars": chars, "by_precision": {}}
     vectors = {}
     for name in ("fp32", "bf16"):
         encoder = Encoder(cache_root=cache_root(), precision=name)

@@ -32,7 +32,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout as well as from an installed package
 
 from bench.peer import E5Embeddings, reranking, same_model, splitter  # noqa: E402
-from bench.precision import cpu  # noqa: E402
 from qa.assistant import DEFAULT_CORPUS, Assistant  # noqa: E402
 
 ASK = "天津农村特困人员分散供养每月多少钱?"
@@ -190,9 +189,9 @@ def main() -> int:
     machine["load_after"] = load()
     ratio = {k: warm["ours"][f"{k}_ms"] / warm["langchain"][f"{k}_ms"] for k in ("p50", "p95")}
     ratio["p50_reranked"] = warm["ours"]["p50_ms"] / warm["langchain_reranked"]["p50_ms"]
-    from index.precision import resolve_precision
+    from index.precision import cpu_description, resolve_precision
 
-    machine |= {"cpu": cpu(), "precision": resolve_precision("auto").name}
+    machine |= {"cpu": cpu_description(), "precision": resolve_precision("auto").name}
     results = {"command": command, "machine": machine, "questions": len(items), "langchain_chunks": n_chunks,
                "warm": warm, "ratio_ours_over_langchain": ratio, "start_ups": start, "targets": TARGETS}  # fmt: skip
     report(results)

@@ -241,6 +241,13 @@ def outcomes(rows, params: dict, threshold: float, share: float) -> list[dict]:
     return out
 
 
+def first_stage_top(model: Model, a: Asked, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """A question's candidates' first-stage probabilities, and the top k the reranker rescores (as the reader
+    takes them: `rerank_order`)."""
+    raw = model.probabilities(a.x)
+    return raw, rerank_order(raw, a.fits)[:k]
+
+
 def cross_scores(path: Path, params: dict, asked: list[Asked], k: int, encoder: Encoder) -> dict:
     """The reranker's scores of each question's first-stage top k (the hold part of dev and the test halves;
     the fit part trained it). Scores are cached per candidate and reranker file, so a refit that moves a few
@@ -253,7 +260,7 @@ def cross_scores(path: Path, params: dict, asked: list[Asked], k: int, encoder: 
     wanted = {}
     for a in asked:
         if len(a.y) and (a.half == "test" or held_out(a.set, a.id)):
-            wanted[(a.set, a.id)] = (a, rerank_order(model.probabilities(a.x), a.fits)[:k])
+            wanted[(a.set, a.id)] = (a, first_stage_top(model, a, k)[1])
     todo = [(key, a, [int(i) for i in top if int(i) not in known.get(key, {})]) for key, (a, top) in wanted.items()]
     todo = [t for t in todo if t[2]]
     if todo:
@@ -273,9 +280,9 @@ def fit_rerank(rows: list[tuple[Asked, np.ndarray]], params: dict, cross: dict, 
     model = Model.from_dict(params)
     x, y, sets = [], [], []
     for a, _ in rows:
-        raw = np.clip(model.probabilities(a.x), 1e-9, 1 - 1e-9)
-        top = rerank_order(raw, a.fits)[:k]
-        x.append(np.c_[np.log(raw[top] / (1 - raw[top])), cross[(a.set, a.id)]])
+        raw, top = first_stage_top(model, a, k)
+        first = np.clip(raw[top], 1e-9, 1 - 1e-9)
+        x.append(np.c_[np.log(first / (1 - first)), cross[(a.set, a.id)]])
         y.append(a.y[top])
         sets += [a.set] * len(top)
     per_set = {s: sets.count(s) for s in set(sets)}
@@ -296,8 +303,7 @@ def reranked(rows: list[tuple[Asked, np.ndarray]], params: dict, cross: dict) ->
         if not len(a.y):
             out.append((a, p))
             continue
-        raw = model.probabilities(a.x)
-        top = rerank_order(raw, a.fits)[: params["rerank"]["k"]]
+        raw, top = first_stage_top(model, a, params["rerank"]["k"])
         final = np.where(a.fits, 0.0, -1.0)
         final[top] = np.where(a.fits[top], model.reranked(raw[top], cross[(a.set, a.id)]), -1.0)
         out.append((a, final))

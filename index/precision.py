@@ -45,6 +45,17 @@ def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
     return set()
 
 
+def cpu_description(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict:
+    """The CPU's model name and the flags that decide a model pass's speed: what every speed figure names."""
+    try:
+        lines = cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        lines = []
+    model = next((ln.partition(":")[2].strip() for ln in lines if ln.startswith("model name")), "unknown")
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile")
+    return {"model": model, "flags": [f for f in wanted if f in cpu_flags(cpuinfo)]}
+
+
 def cpu_bf16(flags: set[str] | None = None) -> str:
     """The CPU flag that makes bf16 native here, or "" when it would be emulated."""
     flags = cpu_flags() if flags is None else flags

@@ -23,7 +23,7 @@ import torch
 from safetensors import safe_open
 from tokenizers import Tokenizer
 
-from index.bert import batch_tensors, cast_linears, forward
+from index.bert import batch_tensors, cast_linears, forward, fuse_qkv
 from index.e5model import DEFAULT_MODEL_NAME
 from index.precision import Precision, resolve_precision
 
@@ -50,8 +50,6 @@ def fingerprint(word_embeddings: torch.Tensor) -> str:
 
 def base_weights(model_dir: Path, layers: int) -> dict[str, torch.Tensor]:
     """The bundled model's embeddings and first `layers` layers (qkv fused), float32: where training starts."""
-    from index.bert import fuse_qkv
-
     w = {}
     with safe_open(str(model_dir / "model.safetensors"), framework="pt") as f:
         for name in f.keys():  # noqa: SIM118 (safe_open is not a mapping)

@@ -24,11 +24,11 @@ the first stage (`bench/train_reader.py`); test halves are never read here.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
 import pickle
-import platform
 import random
 import subprocess
 import sys
@@ -43,8 +43,9 @@ from tqdm import tqdm
 from index.e5model import DEFAULT_MODEL_NAME, prepare_default_model
 from index.embed import cache_root, resolve_device
 from index.normalize import normalize
-from index.precision import cpu_flags, resolve_precision
+from index.precision import cpu_description, resolve_precision
 from index.segment import split_sentences
+from qa.read import rerank_order
 from qa.rerank import RERANKER, CrossEncoder, base_weights, fingerprint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,12 +88,17 @@ def held_out(set_name: str, qid: str) -> bool:
     return digest[0] < 256 * HOLD
 
 
-def stage_one_order(asked) -> np.ndarray:
-    """Candidates in the order the reader's first stage ranks them (those that can answer the kind first)."""
+@functools.lru_cache(maxsize=1)
+def _first_stage():
+    """The shipped reader's first stage, read once."""
     from qa.read import Model
 
-    p = Model.load().probabilities(asked.x) if len(asked.y) else np.zeros(0)
-    return np.lexsort((-p, ~asked.fits))
+    return Model.load()
+
+
+def stage_one_order(asked) -> np.ndarray:
+    """Candidates in the order the reader's first stage hands them to the reranker."""
+    return rerank_order(_first_stage().probabilities(asked.x), asked.fits)
 
 
 def candidate_group(asked, size: int = GROUP) -> Group | None:
@@ -415,8 +421,8 @@ def train(args) -> int:
         "seed": args.seed,
         "precision": precision.name,
         "device": device,
-        "cpu": platform.processor() or _cpu_model(),
-        "cpu_bf16": sorted(cpu_flags() & {"avx512_bf16", "amx_bf16", "avx512_vnni", "avx2"}),
+        "cpu": cpu_description()["model"],
+        "cpu_bf16": sorted(set(cpu_description()["flags"]) & {"avx512_bf16", "amx_bf16", "avx512_vnni", "avx2"}),
         "threads": torch.get_num_threads(),
         "wall_s": round(time.perf_counter() - t0, 1),
         "commit": _commit(),
@@ -425,13 +431,6 @@ def train(args) -> int:
     print(json.dumps(config["trained"], ensure_ascii=False), file=sys.stderr)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
     return 0
-
-
-def _cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
-        if line.startswith("model name"):
-            return line.partition(":")[2].strip()
-    return "unknown"
 
 
 def _commit() -> str:
