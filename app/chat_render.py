@@ -14,11 +14,14 @@ from collections.abc import Callable
 from html import escape
 
 from index.normalize import normalize, to_script
+from index.segment import is_heading
 from qa.question import parse
 from qa.types import Answer, Quote
 
 SCRIPTS = {"original": "原文", "simplified": "简体", "traditional": "繁體"}
 NOT_FOUND = "未在文档中找到答案。"
+_MARKED = {"amount": "黄底：数额", "date": "黄底：日期"}  # what highlight_spans marks as the answer, by kind
+_WORDS = re.compile(r"[\W_]+")  # what is not a word: a question differing only in these was not reinterpreted
 CONTEXT_CHARS = 160  # how far the "上下文" view reaches either side of a quote
 
 # The part of a sentence that answers an amount or date question.
@@ -102,7 +105,8 @@ def citation_html(q: Quote, script: str) -> str:
     if q.superseded:
         parts.append(f"<b>{escape(convert('旧版', script))}（{escape(q.version)}）</b>")
     parts += [escape(convert(x, script)) for x in (q.place, q.section) if x]
-    parts.append(f"<code>{escape(q.source)}</code> 第 {q.start}–{q.end} 字")
+    page = f"第 {q.page} 页 · " if q.page else ""
+    parts.append(f"<code>{escape(q.source)}</code> {page}第 {q.start}–{q.end} 字")
     return '<div class="mq-cite">—— ' + " · ".join(parts) + "</div>"
 
 
@@ -148,27 +152,38 @@ def answer_html(answer: Answer, script: str = "original", context: Context | Non
     head = _understood_html(answer)
     note = '<div class="mq-note">引文已转换字形显示；出处位置指向原文。</div>' if script != "original" else ""
     if not answer.answered:
-        related = "".join(quote_html(p, "fact", terms, script, context) for p in answer.passages[:3])
+        shown = [p for p in answer.passages if not is_heading(p.text)][:3]
+        related = "".join(quote_html(p, "fact", terms, script, context) for p in shown)
         title = "<p>以下段落可能相关：</p>" if related else ""
         return f'<div class="mq-answer">{head}<p><strong>{NOT_FOUND}</strong></p>{title}{related}{note}</div>'
     groups = by_document(answer.sentences)
-    legend = '<span class="mq-note">（黄底：回答问题的部分；粗体：问题里的词）</span>'
     low = " mq-low" if answer.doubtful else ""
     confidence = f'<span class="mq-confidence{low}">{escape(answer.confidence_label())}</span>'
-    parts = [head, f"<p><strong>答案（摘自文件原文）：</strong>{confidence}{legend}</p>"]
+    parts = []
     for group in groups:
         if len(groups) > 1:
             doc = group[0]
             where = f"（{escape(convert(doc.place, script))}）" if doc.place else ""
             parts.append(f'<div class="mq-doc">来自《{escape(convert(doc.title, script))}》{where}</div>')
         parts += [quote_html(q, answer.kind, terms, script, context) for q in group]
-    return '<div class="mq-answer">' + "".join(parts) + note + "</div>"
+    body = "".join(parts)
+    marked = [
+        label
+        for tag, label in (("<mark>", _MARKED.get(answer.kind, "黄底：答案")), ("<b>", "粗体：问题里的词"))
+        if tag in body
+    ]
+    legend = f'<span class="mq-note">（{"；".join(marked)}）</span>' if marked else ""
+    title = f"<p><strong>答案（摘自文件原文）：</strong>{confidence}{legend}</p>"
+    return f'<div class="mq-answer">{head}{title}{body}{note}</div>'
+
+
+def reinterpreted(answer: Answer) -> bool:
+    """Whether the question was completed from the conversation (理解为：…), not just tidied (punctuation)."""
+    return bool(answer.resolved) and _WORDS.sub("", normalize(answer.question)) != _WORDS.sub("", answer.resolved)
 
 
 def _understood_html(answer: Answer) -> str:
-    if not answer.resolved or normalize(answer.question) == answer.resolved:
-        return ""
-    return f'<div class="mq-note">理解为：{escape(answer.resolved)}</div>'
+    return f'<div class="mq-note">理解为：{escape(answer.resolved)}</div>' if reinterpreted(answer) else ""
 
 
 def question_html(question: str) -> str:
@@ -196,7 +211,7 @@ def sources_html(answer: Answer | None, script: str = "original") -> str:
 def answer_text(answer: Answer, script: str = "original") -> str:
     """The answer with its citations as plain text, for copying."""
     lines = [f"问：{answer.question}"]
-    if answer.resolved and normalize(answer.question) != answer.resolved:
+    if reinterpreted(answer):
         lines.append(f"（理解为：{answer.resolved}）")
     quotes = answer.sentences if answer.answered else answer.passages[:3]
     lines.append(f"答（摘自文件原文，{answer.confidence_label()}）：" if answer.answered else NOT_FOUND + "可能相关：")
@@ -204,5 +219,5 @@ def answer_text(answer: Answer, script: str = "original") -> str:
         where = " · ".join(convert(x, script) for x in (q.place, q.section) if x)
         lines.append(f"{n}. 「{convert(_flat(q.text), script)}」")
         where = f"《{convert(q.title, script)}》" + (f" · {where}" if where else "")
-        lines.append(f"   ——{where} [{q.source} {q.start}–{q.end}]")
+        lines.append(f"   ——{where} [{q.locator}]")
     return "\n".join(lines)

@@ -8,24 +8,15 @@ from pathlib import Path
 
 import gradio as gr
 
+from app.api import Tokens
 from app.chat_feedback import feedback_record, save_feedback
+from app.chat_library import BUILT_IN_EXAMPLES, example_questions, introduction, library_tab, refresh
 from app.chat_render import SCRIPTS, answer_html, answer_text, question_html, sources_html, window
 from app.chat_session import MAX_UPLOAD_MB, UPLOAD_TYPES, Session, add_files, close_session
+from app.library import Library
 from qa.assistant import Assistant
 from qa.question import BadQuestion
 
-RESIDENT_EXAMPLES = [
-    "天津农村特困人员分散供养每月多少钱?",
-    "成都城乡低保标准是多少?",
-    "天津家庭医生签约了多少居民?",
-    "成都城乡居民基本医疗保险参保多少人?",
-]
-STAFF_EXAMPLES = [
-    "上海到2025年养老护理员持证比例要达到多少?",
-    "天津新增了哪些服务项目?",
-    "天津的规划什么时候发布实施?",
-    "上海护理型养老床位占比要达到多少?",
-]
 ANSWER_LIMIT = 4  # answers computed at once (chat and API together); more requests wait in the queue
 UPLOAD_LIMIT = 1  # indexing is CPU-heavy: one upload at a time
 
@@ -56,7 +47,7 @@ THEME = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospac
 def warm(assistant: Assistant) -> None:
     """Load the index and the model now, so the first visitor does not wait for them."""
     assistant.warm_up()
-    assistant.answer(RESIDENT_EXAMPLES[0])
+    assistant.answer(BUILT_IN_EXAMPLES["居民常问"][0])
 
 
 def parse_history(history: list[str] | str | None) -> list[str]:
@@ -174,17 +165,30 @@ def _turn(index: int | tuple[int, int]) -> int:
     return (index[0] if isinstance(index, tuple | list) else index) // 2
 
 
-def build_app(assistant: Assistant, feedback_path: Path, upload_root: Path) -> gr.Blocks:
-    """The page: chat and examples on the left; filters, sources, copy box and uploads on the right."""
+def build_app(
+    assistant: Assistant,
+    feedback_path: Path,
+    upload_root: Path,
+    library: Library | None = None,
+    tokens: Tokens | None = None,
+    examples_file: Path | None = None,
+) -> gr.Blocks:
+    """The page: a 问答 tab (chat and examples on the left; filters, sources, copy box and uploads on the right)
+    and a 文件库 tab (the documents; uploads and removals with the admin token)."""
     app = ChatApp(assistant, feedback_path, upload_root)
+    library, tokens = library or Library(assistant), tokens or Tokens()
+    intro = PLACEHOLDER if assistant.index_path is None else introduction(assistant)
     with gr.Blocks(title="民生问答", analytics_enabled=False) as demo:
         session = gr.State(None, delete_callback=close_session)
         gr.Markdown(HEADER, elem_id="header")
-        with gr.Row():
-            with gr.Column(scale=3):
-                chat, box, send, new, examples = _chat_column()
-            with gr.Column(scale=2):
-                place, doc, script, sources, copy, files, status = _side_column(assistant)
+        with gr.Tabs():
+            with gr.Tab("问答", id="ask"), gr.Row():
+                with gr.Column(scale=3):
+                    chat, box, send, new, examples = _chat_column(intro, example_questions(assistant, examples_file))
+                with gr.Column(scale=2):
+                    place, doc, script, sources, copy, files, status = _side_column(assistant)
+            with gr.Tab("文件库", id="library"):
+                table, count, query = library_tab(library, tokens)
         gr.Markdown(
             f"点答案下方的赞/踩按钮评价答案；反馈只保存在本机：`{feedback_path}`"
             "（`qa serve --show-feedback` 可读出）。程序调用见页面底部的 API 链接。",
@@ -208,15 +212,25 @@ def build_app(assistant: Assistant, feedback_path: Path, upload_root: Path) -> g
             app.upload, [files, session], [status, place, doc, session], api_visibility="private",
             concurrency_limit=UPLOAD_LIMIT,
         )  # fmt: skip
+        demo.load(
+            lambda q: (
+                *refresh(library, q),
+                gr.Dropdown(choices=place_choices(assistant)),
+                gr.Dropdown(choices=document_choices(assistant)),
+            ),
+            query,
+            [table, count, place, doc],
+            api_visibility="private",
+        )  # fmt: skip  (a document added since the page was built is listed and can be chosen)
     demo.queue(default_concurrency_limit=ANSWER_LIMIT)
     return demo
 
 
-def _chat_column():
+def _chat_column(intro: str, groups: dict[str, list[str]]):
     chat = gr.Chatbot(
-        label="对话",
+        show_label=False,  # the label chip covered the first characters of the top message
         height=600,
-        placeholder=PLACEHOLDER,
+        placeholder=intro,
         latex_delimiters=[],  # a "$" in a document is a dollar sign, not mathematics
         buttons=[],  # the built-in copy would copy our HTML; the copy box holds plain text instead
         feedback_options=("Like", "Dislike"),
@@ -230,7 +244,7 @@ def _chat_column():
         send = gr.Button("提问", variant="primary", scale=1, min_width=80, elem_id="ask")
         new = gr.Button("新对话", scale=1, min_width=80, elem_id="new-chat")
     examples = []
-    for label, questions in (("居民常问", RESIDENT_EXAMPLES), ("工作人员常问", STAFF_EXAMPLES)):
+    for label, questions in groups.items():
         gr.Markdown(f"**{label}**（点一下就提问）", elem_classes="mq-label")
         with gr.Row():
             examples += [gr.Button(q, size="sm", variant="secondary", min_width=120) for q in questions]

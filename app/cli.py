@@ -86,11 +86,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def check_index(path: Path | None) -> None:
+    """A one-line error, with the command that would make one, when `path` is given and holds no index."""
+    if path is None or (path / "manifest.json").exists():
+        return
+    if path.is_dir() and any(p.is_file() for p in path.rglob("*")):  # a folder of documents, not an index
+        out = path.with_name(path.name + "-index")
+        raise OSError(f"{path} is a folder of documents, not an index; build one: qa index build {path} --out {out}")
+    raise OSError(f"no index at {path}; build one with: qa index build FOLDER --out {path}")
+
+
 def _assistant(args):
     from qa.assistant import Assistant
 
-    if args.index is not None and not (args.index / "manifest.json").exists():
-        raise OSError(f"no index at {args.index}; build one with: qa index build FOLDER --out {args.index}")
+    check_index(args.index)
     return Assistant(
         index_path=args.index, model=args.model, passages=getattr(args, "passages", 5), precision=args.precision
     )
@@ -165,9 +174,7 @@ def render(answer) -> str:
         for n, q in enumerate(answer.sentences, start=1):
             lines.append(f"{n}. {_oneline(q.text)}")
             old = f"（旧版，{q.version}）" if q.superseded else ""
-            lines.append(
-                f"   —— 《{q.title}》{old}{' · ' + q.section if q.section else ''}  [{q.source} {q.start}–{q.end}]"
-            )
+            lines.append(f"   —— 《{q.title}》{old}{' · ' + q.section if q.section else ''}  [{q.locator}]")
     else:
         lines.append("未在文档中找到答案。")
     lines.append("")

@@ -41,7 +41,24 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--sizes", default="10000,100000,1000000", help="synthetic passage counts (comma-separated)")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--chart", type=Path, help="PNG chart of latency and memory by size")
+    p.add_argument(
+        "--questions", type=Path, action="append", default=[],
+        help="a SQuAD-form JSON file whose questions are added to the recall queries (real people's questions)",
+    )  # fmt: skip
+    p.add_argument("--question-limit", type=int, default=500, help="questions taken from each --questions file")
     return p.parse_args()
+
+
+def asked(extra: list[Path] = (), limit: int = 500) -> list[str]:
+    """Real questions: both shipped benchmarks', then up to `limit` from each SQuAD-form file in `extra`."""
+    found = []
+    for name in ("benchmark.jsonl", "laws_benchmark.jsonl"):
+        found += [json.loads(line)["question"] for line in (ROOT / "qa" / "data" / name).open(encoding="utf-8")]
+    for path in extra:
+        data = json.loads(path.read_text(encoding="utf-8"))["data"]
+        qs = [qa["question"] for doc in data for para in doc["paragraphs"] for qa in para["qas"]]
+        found += qs[:limit]
+    return found
 
 
 def cold_ask(index: Path | None) -> dict:
@@ -72,23 +89,29 @@ def warm_latency(index: Path | None) -> dict:
     return {"warm_p50_ms": round(float(p50), 1), "warm_p95_ms": round(float(p95), 1)}
 
 
-def real_vectors(index_path: Path | None, own_sentences: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """An index's passage vectors, and query vectors: the shipped benchmark's questions, then `own_sentences`
-    of the index's own sentences asked as questions (the library's own topics)."""
+def real_vectors(
+    index_path: Path | None, own_sentences: int = 0, questions: list[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """An index's passage vectors, and query vectors: real questions (default: both shipped benchmarks'), then
+    `own_sentences` of the index's own sentences asked as questions (the library's own topics)."""
     from qa.assistant import Assistant
 
     assistant = Assistant(index_path, progress=False)
-    rows = [json.loads(line) for line in (ROOT / "qa" / "data" / "benchmark.jsonl").open(encoding="utf-8")]
     index = assistant.index
     picked = np.random.default_rng(1).choice(len(index.sentences), own_sentences, replace=False)
-    texts = [r["question"] for r in rows] + [index.sentence_norms[int(i)][:60] for i in picked]
+    texts = (questions or asked()) + [index.sentence_norms[int(i)][:60] for i in picked]
     return np.asarray(index.passage_vectors, dtype=np.float32), assistant._encoder.encode(texts, "query")
 
 
-def real_recall(index_path: Path | None) -> dict:
-    """recall@10 of HNSW (as the store builds it) against exact search, over the index's own passage vectors."""
-    vectors, queries = real_vectors(index_path, own_sentences=250)
-    return {"hnsw_recall_at_10": round(recall_at_10(vectors, queries, store.HNSW), 4), "recall_queries": len(queries)}
+def real_recall(index_path: Path | None, questions: list[str]) -> dict:
+    """recall@10 of HNSW (as the store builds it) against exact search, over the index's own passage vectors:
+    for real questions, and for 250 of the index's own sentences asked as questions."""
+    vectors, queries = real_vectors(index_path, own_sentences=250, questions=questions)
+    real, own = queries[: len(questions)], queries[len(questions) :]
+    return {
+        "hnsw_recall_at_10": round(recall_at_10(vectors, real, store.HNSW), 4), "recall_questions": len(real),
+        "hnsw_recall_at_10_own_sentences": round(recall_at_10(vectors, own, store.HNSW), 4),
+    }  # fmt: skip
 
 
 def recall_at_10(vectors: np.ndarray, queries: np.ndarray, factory: str) -> float:
@@ -123,7 +146,7 @@ def cold_asks(paths: list[Path | None], rounds: int = 3) -> list[dict]:
     ]
 
 
-def real_index(path: Path | None, cold: dict) -> dict:
+def real_index(path: Path | None, cold: dict, questions: list[str]) -> dict:
     """Every figure for one real index (None: the built-in five plans)."""
     from qa.assistant import default_index_path
 
@@ -131,7 +154,7 @@ def real_index(path: Path | None, cold: dict) -> dict:
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
     result = {"index": str(path or "built-in five plans"), "passages": manifest["passages"], "bytes": size}
-    result |= cold | warm_latency(path) | real_recall(path)
+    result |= cold | warm_latency(path) | real_recall(path, questions)
     print(json.dumps(result, ensure_ascii=False), file=sys.stderr)
     return result
 
@@ -225,7 +248,8 @@ def main() -> None:
     args = parse_args()
     rng = np.random.default_rng(0)
     paths = [None, *args.index]
-    results = {"real": [real_index(p, cold) for p, cold in zip(paths, cold_asks(paths))]}
+    questions = asked(args.questions, args.question_limit)
+    results = {"real": [real_index(p, cold, questions) for p, cold in zip(paths, cold_asks(paths))]}
     seeds, questions = real_vectors(paths[-1])
     results["synthetic"] = [synthetic(int(n), seeds, questions, rng) for n in args.sizes.split(",") if n]
     args.out.parent.mkdir(parents=True, exist_ok=True)

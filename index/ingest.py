@@ -9,10 +9,12 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from index import ocr
 from index.normalize import normalize
 from index.segment import is_boilerplate
 from index.types import Document
 
+PAGE_BREAK = "\n\f"  # between a PDF's pages: a line break, then a form feed (as pdftotext writes)
 SUFFIXES = (".txt", ".md", ".html", ".htm", ".docx", ".pdf")
 MAX_BYTES = 50_000_000
 
@@ -202,12 +204,26 @@ def _docx_text(data: bytes, source: str) -> str:
 
 
 def _pdf_text(data: bytes, source: str) -> str:
+    """The text of each page (its text layer; for a page without one, what OCR reads off its image), pages
+    joined by PAGE_BREAK so a quote's page can be told from its offset."""
     from pypdf import PdfReader
 
     try:
-        return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
+        pages = [page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages]
     except Exception as exc:  # pypdf's errors differ by what is broken in the file
         raise IngestError(f"{source}: not a readable .pdf ({exc.__class__.__name__})") from None
+    scanned = [n for n, text in enumerate(pages) if not text.strip()]
+    if scanned and ocr.available():
+        for n, text in ocr.read_pages(data, scanned):
+            pages[n] = text
+    elif scanned and len(scanned) == len(pages):
+        raise IngestError(f"{source}: a scanned .pdf (no text layer); to read it by OCR: {ocr.EXTRA}")
+    return PAGE_BREAK.join(pages)
+
+
+def page_of(text: str, offset: int) -> int:
+    """The page (from 1) of a PDF's text that `offset` falls on; 0 for a text that has no pages."""
+    return text.count(PAGE_BREAK, 0, offset) + 1 if PAGE_BREAK in text else 0
 
 
 def find_title(text: str, fallback: str) -> str:

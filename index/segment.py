@@ -54,6 +54,12 @@ def is_boilerplate(line: str) -> bool:
     return hits >= 2 or (hits == 1 and len(norm) < 120)
 
 
+def is_heading(text: str) -> bool:
+    """A Markdown heading (`## …`) or a law's chapter or section heading (第三章 …): it names, it never answers."""
+    text = text.strip()
+    return bool(text) and "\n" not in text and (text.startswith("#") or bool(_LAW_PART.match(text)))
+
+
 def heading_level(line: str) -> int:
     """1–4 for an outline heading (一、 / (一) / 1. / (1)), 1 for a short unpunctuated title, else 0."""
     line = line.strip()

@@ -28,7 +28,6 @@ import os
 import re
 import shutil
 import sqlite3
-import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -321,7 +320,7 @@ def live_files(path: Path, manifest: dict) -> Path:
 
 
 def connect_readonly(files: Path) -> sqlite3.Connection:
-    """A read-only connection to a generation's database (usable from the thread that asks for it)."""
+    """A read-only connection to a generation's database, usable from any thread."""
     uri = f"file:{(Path(files) / DATABASE).resolve().as_posix()}?mode=ro"
     return sqlite3.connect(uri, uri=True, check_same_thread=False)
 
@@ -348,8 +347,10 @@ class Index:
         self.encoder = encoder
         self.manifest = _check_manifest(self.path, encoder)
         self.files = live_files(self.path, self.manifest)
-        self._local = threading.local()
         try:
+            # one connection, opened now and shared by every thread (SQLite's serialized mode): its open file
+            # keeps this generation readable for questions still answering after a later commit removed it
+            self._connection = connect_readonly(self.files)
             self.catalog = [DocumentInfo(*row) for row in self._db().execute(_CATALOG)]
             self.passage_vectors = np.load(self.files / "passage_vectors.npy", mmap_mode="r")
             self.sentence_vectors = np.load(self.files / "sentence_vectors.npy", mmap_mode="r")
@@ -378,14 +379,8 @@ class Index:
         self._by_source = {d.source: i for i, d in enumerate(self.catalog)}
 
     def _db(self) -> sqlite3.Connection:
-        """This thread's read-only connection (the chat answers on several threads)."""
-        db = getattr(self._local, "db", None)
-        if db is None:
-            try:
-                db = self._local.db = connect_readonly(self.files)
-            except sqlite3.Error as exc:
-                raise StoreError(f"index at {self.path} is damaged ({exc}); {_rebuild_hint(self.path)}") from None
-        return db
+        """The read-only connection every thread shares."""
+        return self._connection
 
     def _read_document(self, d: int) -> Document:
         text = self._db().execute("SELECT text FROM documents WHERE id=?", (d,)).fetchone()[0]

@@ -11,12 +11,15 @@ from pathlib import Path
 
 import numpy as np
 
+from index import update
 from index.build import SENTENCE_VECTORS, BuildReport, build, corpus_hash, folder_files, read_files, read_folder
 from index.e5model import DEFAULT_MODEL_NAME, prepare_default_model
 from index.embed import Encoder, cache_root
+from index.ingest import page_of
 from index.precision import resolve_precision
 from index.store import Index, StoreError, commit_stamp
 from index.types import Hit
+from index.update import Change
 from qa.articles import asked_article, find_article
 from qa.conversation import needs_history, resolve
 from qa.question import BadQuestion, Question, check, parse
@@ -87,15 +90,25 @@ class Assistant:
         return getattr(self._encoder, "precision", None) or resolve_precision("auto")
 
     def warm_up(self) -> None:
-        """Load (building the default index on first use) the index and model."""
+        """Load (building the default index on first use) the index and model; once, however many ask at once."""
         if self._engine is not None:
             return
-        index = Index(self.index_path, self._encoder) if self.index_path is not None else self._default_index()
-        self._encoder.encode(["预热"], "query")  # load the model now, not inside the first question
-        self._open(index)
+        with self._opening:
+            if self._engine is not None:
+                return
+            if self.index_path is not None:
+                stamp = commit_stamp(self.index_path)  # read first: a commit landing while it opens is seen later
+                index = Index(self.index_path, self._encoder)
+            else:
+                index = self._default_index()  # our own cache: nothing else commits to it
+                stamp = commit_stamp(index.path)
+            self._encoder.encode(["预热"], "query")  # load the model now, not inside the first question
+            self._open(index, stamp)
 
-    def _open(self, index: Index) -> None:
-        self._stamp = commit_stamp(index.path)
+    def _open(self, index: Index, stamp) -> None:
+        """Answer from `index` from now on; `stamp` is the commit read before it was opened, so a commit landing
+        while it opened is seen by the next question."""
+        self._stamp = stamp
         self._engine = (index, Retriever(index, self.fusion), Reader(index, self._reader_model, self._reranker()))
 
     def _reranker(self) -> CrossEncoder | None:
@@ -115,8 +128,9 @@ class Assistant:
         index = self._engine[0]
         if commit_stamp(index.path) != self._stamp:
             with self._opening:
-                if commit_stamp(index.path) != self._stamp:
-                    self._open(Index(index.path, self._encoder))
+                stamp = commit_stamp(index.path)
+                if stamp != self._stamp:
+                    self._open(Index(index.path, self._encoder), stamp)
         return self._engine
 
     def with_documents(self, files: list[Path], out: Path, progress: bool = True) -> tuple[Assistant, BuildReport]:
@@ -134,6 +148,20 @@ class Assistant:
         return Assistant(
             path, fusion=self.fusion, passages=self.passages, progress=progress, encoder=self._encoder
         ), report
+
+    def add_documents(self, files: list[tuple[Path, str]]) -> Change:
+        """Add or replace (file, source) documents in this assistant's own index, committed atomically: the
+        next question sees them, questions already answering finish with the commit they started on."""
+        return update.add(self._own_index(), files, self._encoder, progress=False)
+
+    def remove_documents(self, sources: list[str]) -> Change:
+        """Remove documents by source from this assistant's own index, committed atomically."""
+        return update.remove(self._own_index(), sources, self._encoder, progress=False)
+
+    def _own_index(self) -> Path:
+        if self.index_path is None:
+            raise StoreError("the built-in documents cannot be changed; serve your own index: qa serve --index DIR")
+        return self.index_path
 
     def _default_index(self) -> Index:
         """The built-in corpus's index: built on first use, rebuilt when the corpus or this version changes."""
@@ -248,11 +276,11 @@ def _article(index: Index, docs: list[int], article: int, hits: list[Hit]) -> tu
 
 
 def _quote(index: Index, versions: Versions, doc: int, start: int, end: int, section: str, score: float) -> Quote:
-    d = index.catalog[doc]
-    text = index.text(doc, start, end)
+    d, original = index.catalog[doc], index.documents[doc].text
     return Quote(
-        text, d.source, d.title, d.place, section, start, end, round(score, 4), d.version, versions.superseded(doc)
-    )
+        original[start:end], d.source, d.title, d.place, section, start, end, round(score, 4), d.version,
+        versions.superseded(doc), page_of(original, start),
+    )  # fmt: skip
 
 
 def _sentence_quote(index: Index, versions: Versions, s: int, score: float) -> Quote:

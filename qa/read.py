@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from index.normalize import normalize
-from index.segment import heading_level
+from index.segment import heading_level, is_heading
 from index.store import Index
 from index.tokenize import cjk_bigrams, tokenize
 from index.types import Hit
@@ -330,7 +330,7 @@ class Reader:
     def answers(self, question: Question, scored: list[Scored]) -> tuple[list[Scored], float]:
         """The sentences to quote (none when nothing answers: 1–3, more for a list question) and the calibrated
         probability that the best sentence that can answer does (0 when none can)."""
-        fitting = [x for x in scored if self.can_answer(question, x.sentence)]
+        fitting = [x for x in scored if self.can_answer(question, x.sentence) and not self._heading(x.sentence)]
         if not fitting:
             return [], 0.0
         confidence = self.model.confidence(fitting[0].score)
@@ -349,6 +349,10 @@ class Reader:
         if question.money:
             return "元" in text
         return question.kind != "amount" or _has_figure(text)
+
+    def _heading(self, s: int) -> bool:
+        sentence = self.index.sentences[s]
+        return is_heading(self.index.text(sentence.doc, sentence.start, sentence.end))
 
     def _uncovered(self, question: Question) -> bool:
         """The question names places and no document is about any of them."""

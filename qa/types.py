@@ -19,6 +19,13 @@ class Quote:
     score: float
     version: str = ""  # the document's version date, "" when it has none
     superseded: bool = False  # a newer version of the same regulation is in the index (旧版)
+    page: int = 0  # the PDF page (from 1) the quote starts on; 0 for a document without pages
+
+    @property
+    def locator(self) -> str:
+        """Where the quote is, as people cite it: `file.pdf 第3页 120–164` (the page only for a PDF)."""
+        page = f" 第{self.page}页" if self.page else ""
+        return f"{self.source}{page} {self.start}–{self.end}"
 
 
 LOW_CONFIDENCE = 0.5  # below this, the first quote (calibrated on dev) is right less often than not
@@ -54,7 +61,12 @@ class Answer:
             "resolved_question": self.resolved,
             "answered": self.answered,
             "confidence": self.confidence,
-            "sentences": [{k: v for k, v in asdict(q).items() if k not in drop} for q in self.sentences],
-            "passages": [{k: v for k, v in asdict(q).items() if k not in drop + ("section",)} for q in self.passages],
+            "sentences": [_quote_json(q, drop) for q in self.sentences],
+            "passages": [_quote_json(q, drop + ("section",)) for q in self.passages],
         }
         return ({"id": id} if id is not None else {}) | data
+
+
+def _quote_json(quote: Quote, drop: tuple[str, ...]) -> dict:
+    """A quote in the `--json` contract; `page` only for a document that has pages."""
+    return {k: v for k, v in asdict(quote).items() if k not in drop and (k != "page" or v)}

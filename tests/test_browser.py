@@ -9,14 +9,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import serving
 
 pytestmark = pytest.mark.browser
 
@@ -26,61 +25,49 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-READY_TIMEOUT_S = 300  # a fresh machine builds the default index on first start (about 90 s)
 ANSWER_TIMEOUT_MS = 60_000
 SHANGHAI_TITLE = "上海市基本公共服務“十四五”規劃"  # a Traditional document; questions are asked in Simplified
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_ready(url: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"qa serve exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(1)
-    pytest.fail(f"qa serve was not ready within {READY_TIMEOUT_S}s:\n{log.read_text(errors='replace')[-3000:]}")
+def _serve(work: Path, *args: str, extra_env: dict | None = None):
+    """`qa serve ARGS` for the browser; yields its URL (with the trailing slash)."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium)")
+    pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
+    with serving(work / "serve.log", *args, extra_env=extra_env) as base:
+        yield base + "/"
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """The URL of `qa serve` on the default corpus, and the feedback file it writes."""
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium)")
-    pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
     work = tmp_path_factory.mktemp("serve")
-    port, log, feedback = _free_port(), work / "serve.log", work / "feedback.jsonl"
-    env = os.environ | {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "NO_PROXY": "127.0.0.1,localhost"}
-    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--feedback-file", str(feedback)]
-    with log.open("w") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        _wait_ready(url, proc, log)
+    feedback = work / "feedback.jsonl"
+    for url in _serve(work, "--feedback-file", str(feedback)):
         yield url, feedback
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+
+
+ADMIN_TOKEN = "browser-test-admin-token-1234"
+
+
+@pytest.fixture(scope="module")
+def library_server(tmp_path_factory):
+    """`qa serve` over an index of its own (the tiny test documents, with the real model) and an admin token."""
+    work = tmp_path_factory.mktemp("library")
+    shutil.copytree(ROOT / "tests" / "data" / "tiny", work / "docs")
+    build = [sys.executable, "-m", "app.cli", "index", "build", str(work / "docs"), "--out", str(work / "index")]
+    subprocess.run(build, cwd=ROOT, check=True, capture_output=True)
+    for url in _serve(work, "--index", str(work / "index"), extra_env={"MQ_ADMIN_TOKEN": ADMIN_TOKEN}):
+        yield url, work
 
 
 @pytest.fixture
-def page(server):
-    """A fresh browser page on the chat; fails the test if the page reached past the local server."""
+def page(request):
+    """A fresh browser page on the chat (on `library_server` for tests that use it, else `server`); fails the
+    test if the page reached past the local server."""
     from playwright.sync_api import sync_playwright
 
-    url, _ = server
+    url = request.getfixturevalue("library_server" if "library_server" in request.fixturenames else "server")[0]
     outside, dialogs = [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -169,3 +156,49 @@ def test_upload_then_ask_and_markup_stays_text(page, tmp_path) -> None:
     assert "<img src=x onerror=alert('img')>" in chat or "<script>alert('script')</script>" in chat
     assert page.locator("#chat script, #chat img[src='x'], #sources script, #sources img[src='x']").count() == 0
     assert page.dialogs == [], f"document markup ran in the page: {page.dialogs}"
+
+
+def test_library_tab_is_read_only_without_the_token(page) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="文件库").click()
+    expect(page.locator("#library-count")).to_contain_text("共 5 份")
+    expect(page.locator("#library-table")).to_contain_text("000_e4fbf0abc2f6e178.txt")
+    expect(page.locator("#library-note")).to_contain_text("只能查看")
+    assert page.locator("#library-upload").count() == 0 and page.locator("#library-remove").count() == 0
+
+
+def test_library_tab_adds_and_removes_with_the_token(page, library_server, tmp_path) -> None:
+    from playwright.sync_api import expect
+
+    url, work = library_server
+    page.get_by_role("tab", name="文件库").click()
+    expect(page.locator("#library-count")).to_contain_text("共 5 份")
+    page.locator("#library-search input, #library-search textarea").fill("成都")
+    expect(page.locator("#library-count")).to_contain_text("共 1 份")
+
+    doc = tmp_path / "harbin_notice.txt"
+    doc.write_text("哈尔滨市供暖补贴通知\n哈尔滨市低保家庭供暖补贴标准为每户每年2468元。\n", encoding="utf-8")
+    page.get_by_text("管理文件").click()
+    page.locator("#library-token input").fill("not-the-token-at-all")
+    page.locator("#library-upload input[type=file]").set_input_files(str(doc))
+    expect(page.locator("#library-status")).to_contain_text("管理口令不对", timeout=ANSWER_TIMEOUT_MS)
+    assert not (work / "docs" / doc.name).exists()
+
+    page.locator("#library-token input").fill(ADMIN_TOKEN)
+    page.locator("#library-upload input[type=file]").set_input_files(str(doc))
+    expect(page.locator("#library-status")).to_contain_text("已加入 harbin_notice.txt", timeout=ANSWER_TIMEOUT_MS)
+    assert (work / "docs" / doc.name).exists()  # saved into the library's folder, where qa index update finds it
+
+    page.get_by_role("tab", name="问答").click()
+    answer = ask(page, "哈尔滨低保家庭供暖补贴标准是多少?")
+    expect(answer.locator(".mq-cite").first).to_contain_text("harbin_notice.txt")
+
+    page.get_by_role("tab", name="文件库").click()
+    page.locator("#library-remove-source input, #library-remove-source textarea").fill("harbin_notice.txt")
+    page.click("#library-remove")
+    expect(page.locator("#library-status")).to_contain_text("已移除 harbin_notice.txt", timeout=ANSWER_TIMEOUT_MS)
+    assert not (work / "docs" / doc.name).exists() and (work / "index" / "retired" / doc.name).exists()
+    page.get_by_role("tab", name="问答").click()
+    after = ask(page, "哈尔滨低保家庭供暖补贴标准是多少?")
+    assert "harbin_notice.txt" not in after.inner_text()

@@ -113,6 +113,14 @@ def test_citation_names_title_place_section_file_and_offsets() -> None:
         assert part in html
 
 
+@pytest.mark.parametrize("page", [0, 3])
+def test_a_pdf_quote_names_its_page(page: int) -> None:
+    q = quote(SHANGHAI, "其他內容。", page=page)
+    html, text = answer_html(answer("其他?", [q], kind="fact")), answer_text(answer("其他?", [q], kind="fact"))
+    assert ("第 3 页" in html) == bool(page) and ("第3页" in text) == bool(page)
+    assert ("page" in answer("其他?", [q]).to_json()["sentences"][0]) == bool(page)
+
+
 def test_script_switch_converts_display_only() -> None:
     q = quote(SHANGHAI, "到2025年,全市養老護理員持等級證的比例達到80%。")
     simplified = answer_html(answer("比例?", [q]), "simplified")
@@ -141,6 +149,36 @@ def test_unanswered_says_so_and_offers_related_passages() -> None:
     html, text = answer_html(a), answer_text(a)
     assert NOT_FOUND in html and "可能相关" in html and "其他內容" in html
     assert text.splitlines()[1].startswith(NOT_FOUND)
+
+
+def test_a_bare_heading_is_never_offered_as_related() -> None:
+    text = "## 第三章 特困人员供养\n其他內容。"
+    a = answer("火星有几所幼儿园?", [quote(text, "## 第三章 特困人员供养"), quote(text, "其他內容。")], answered=False)
+    html = answer_html(a)
+    assert "其他內容" in html and "第三章" not in html
+
+
+@pytest.mark.parametrize(
+    ("kind", "part", "legend"),
+    [
+        ("amount", "到2025年,全市養老護理員持等級證的比例達到80%。", "黄底：数额"),
+        ("date", "到2025年,全市養老護理員持等級證的比例達到80%。", "黄底：日期"),
+        ("fact", "其他內容。", None),
+    ],
+)
+def test_legend_names_only_what_is_marked(kind: str, part: str, legend: str | None) -> None:
+    html = answer_html(answer("上海护理员比例?", [quote(SHANGHAI, part)], kind=kind))
+    assert ("<mark>" in html) == (legend is not None)
+    assert ("黄底" in html) == (legend is not None) and (legend is None or legend in html)
+
+
+@pytest.mark.parametrize(
+    ("asked", "resolved", "shown"),
+    [("上海的低保标准是多少?", "上海的低保标准是多少？", False), ("那上海呢?", "上海的低保标准是多少?", True)],
+)
+def test_understood_as_only_for_completed_questions(asked: str, resolved: str, shown: bool) -> None:
+    a = answer(asked, [quote(SHANGHAI, "其他內容。")], kind="fact", resolved=resolved)
+    assert ("理解为" in answer_html(a)) == shown and ("理解为" in answer_text(a)) == shown
 
 
 @pytest.mark.parametrize(("confidence", "low"), [(0.93, False), (0.5, False), (0.31, True)])

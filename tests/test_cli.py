@@ -41,6 +41,12 @@ def test_missing_index(capsys, tmp_path: Path) -> None:
     assert code != 0 and "qa index build" in err and err.count("\n") == 1
 
 
+def test_a_folder_of_documents_given_as_the_index(capsys, tiny_folder: Path) -> None:
+    code, _, err = _run(capsys, "ask", "低保标准是多少?", "--index", str(tiny_folder))
+    advised = f"qa index build {tiny_folder} --out {tiny_folder}-index"
+    assert code != 0 and "folder of documents" in err and advised in err and err.count("\n") == 1
+
+
 def test_index_of_another_model(capsys, tiny_folder: Path, tmp_path: Path, fake_encoder) -> None:
     build_folder(tiny_folder, tmp_path / "idx", fake_encoder, progress=False)
     code, _, err = _run(capsys, "ask", "低保标准是多少?", "--index", str(tmp_path / "idx"))
