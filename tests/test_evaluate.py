@@ -329,22 +329,25 @@ def test_real_split_loads(folder: str, name: str, paragraphs: int) -> None:
 # ---- the real assistant ----------------------------------------------------------------------------
 
 
+# Pinned: the shipped benchmark's test half with the real model, as the README reports it (hit@1 0.983,
+# false abstention 0.00, answered questions' quotes all verbatim). A change that costs more than a few
+# questions fails here, not in a figure someone has to remember to rerun.
+PINNED = {"hit@1": 0.95, "hit@3": 0.97, "false_abstention": 0.03}
+
+
 @pytest.mark.slow
-def test_real_benchmark_run(assistant) -> None:
-    rows = run_benchmark(assistant, subsample(load_benchmark(), 20, seed=1), progress=False)
+def test_real_benchmark_test_half_keeps_its_figures(assistant) -> None:
+    rows = [r for r in load_benchmark() if half(r["id"]) == "test"]
+    rows = run_benchmark(assistant, rows, progress=False)
     texts = {d.source: d.text for d in assistant.index.documents}
     for row in rows:
         for q in row["sentences"] + row["passages"]:
             assert texts[q["source"]][q["start"] : q["end"]] == q["text"]
-        assert row["gold_span"] is not None or row["type"] == "unanswerable"
-    report = score_benchmark(rows)
-    overall = report["overall"]
-    assert overall["questions"] == 20
-    for key in ("recall@1", "recall@5", "mrr@10", "hit@1", "hit@3", "false_abstention"):
-        assert 0.0 <= overall[key] <= 1.0, key
-    assert overall["recall@1"] <= overall["recall@5"] and overall["hit@1"] <= overall["hit@3"]
-    assert 0 < overall["latency_p50_ms"] <= overall["latency_p95_ms"]
-    assert sum(report["failures"].values()) == len(report["failing"])
+    overall = score_benchmark(rows)["overall"]
+    assert overall["questions"] == len(rows) > 100
+    assert overall["hit@1"] >= PINNED["hit@1"] and overall["hit@3"] >= PINNED["hit@3"], overall
+    assert overall["false_abstention"] <= PINNED["false_abstention"], overall
+    assert overall["recall@1"] <= overall["recall@5"] and 0 < overall["latency_p50_ms"] <= overall["latency_p95_ms"]
 
 
 def test_halves_are_fixed_and_split_evenly() -> None:
@@ -362,7 +365,8 @@ def test_own_paragraph_run_scores_abstention(tiny_split: Path, tmp_path: Path, f
     figures = score_open_book(rows, split)
     convex = figures["methods"]["convex"]
     assert convex["questions"] == 4 and convex["unanswerable"] == 1  # q4 has no answer
-    assert convex["abstention_recall"] in (0.0, 1.0)
+    abstained = next(r for r in rows if r["id"] == "q4" and r["method"] == "convex")["answered"] is False
+    assert convex["abstention_recall"] == (1.0 if abstained else 0.0)  # the figure follows what the run did
     assert sum(b["questions"] + b["unknown"] for b in figures["reliability"]) == 4
 
 

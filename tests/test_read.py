@@ -13,7 +13,7 @@ from qa.question import parse
 from qa.read import FEATURES, MODEL, Model, asked_unit
 
 
-def test_the_shipped_parameters_load_and_were_fitted_on_dev_only() -> None:
+def test_the_shipped_parameters_load_and_record_how_they_were_fitted() -> None:
     model = Model.load()
     assert model.features == FEATURES and len(model.coef) == len(FEATURES)
     assert 0.0 <= model.threshold < 1.0 and 0.0 < model.share <= 1.0
