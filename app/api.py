@@ -25,9 +25,9 @@ from pydantic import BaseModel, Field
 
 from app.chat_session import MAX_FILES, MAX_UPLOAD_MB
 from app.library import Library, LibraryError, NotInLibrary, source_name
+from index.commit import StoreError
 from index.info import describe
 from index.ingest import IngestError
-from index.store import StoreError
 from index.update import Change
 from qa.question import BadQuestion
 

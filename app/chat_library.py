@@ -12,9 +12,9 @@ import gradio as gr
 
 from app.api import Tokens
 from app.library import Library, LibraryError
+from index.commit import StoreError
 from index.ingest import IngestError
 from index.normalize import normalize
-from index.store import StoreError
 from qa.articles import find_article
 from qa.assistant import Assistant
 

@@ -58,8 +58,8 @@ def add_precision(p: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from index.commit import StoreError
     from index.ingest import IngestError
-    from index.store import StoreError
     from qa.question import BadQuestion
 
     try:

@@ -88,7 +88,7 @@ def _build(args) -> int:
 
 def _change(args) -> int:
     from index import update
-    from index.store import StoreError, read_manifest
+    from index.commit import StoreError, read_manifest
 
     path = args.index
     model = read_manifest(path).get("model") or DEFAULT_MODEL_NAME  # an index is changed with its own model

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.chat_session import check_upload
-from index.store import read_manifest
+from index.commit import read_manifest
 from index.update import Change
 from qa.assistant import Assistant
 

@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from index import store  # noqa: E402
+from index import sparse, store  # noqa: E402
 
 ASK = "上海的业主委员会由几个人组成?"
 DIM = 384
@@ -196,8 +196,8 @@ def sparse_cost(n: int, rng: np.random.Generator, terms_per_passage: int = 60, v
     csc = {"indptr": indptr, "indices": indices, "data": data}
 
     def query(term_ids: np.ndarray) -> np.ndarray:  # as the store does: candidates, then their exact scores
-        top = store.bm25_top(csc, list(term_ids), 100, n)
-        return store.bm25_scores(csc, list(term_ids), np.union1d(top, rng.integers(0, n, 100)))
+        top = sparse.bm25_top(csc, list(term_ids), 100, n)
+        return sparse.bm25_scores(csc, list(term_ids), np.union1d(top, rng.integers(0, n, 100)))
 
     zipf_terms = np.minimum(rng.zipf(1.3, (QUERIES, 30)), vocab) - 1
     return timed_ms(query, zipf_terms), indptr.nbytes + indices.nbytes + data.nbytes

@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from index import chunk as chunking
-from index import store
+from index import commit, store
 from index.embed import encode_spans_separately
 from index.ingest import IngestError, read_document
 from index.normalize import NORMALIZER_NAME, normalize
@@ -53,11 +53,11 @@ def folder_files(folders: list[Path]) -> list[tuple[Path, str]]:
     files = []
     for folder in map(Path, folders):
         if not folder.is_dir():
-            raise store.StoreError(f"{folder} is not a folder of documents")
+            raise commit.StoreError(f"{folder} is not a folder of documents")
         for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
             source = path.relative_to(folder).as_posix()
             if source in owner:
-                raise store.StoreError(f"two files would both be called {source!r}: {owner[source]} and {path}")
+                raise commit.StoreError(f"two files would both be called {source!r}: {owner[source]} and {path}")
             owner[source] = path
             files.append((path, source))
     return files
@@ -101,10 +101,12 @@ def build(
     `manifest` adds to (or overrides) what the manifest records.
     """
     if not documents:
-        raise store.StoreError("no readable documents to index")
+        raise commit.StoreError("no readable documents to index")
     if sentence_vectors not in SENTENCE_VECTORS:
-        raise store.StoreError(f"unknown sentence vectors {sentence_vectors!r}; choose {' or '.join(SENTENCE_VECTORS)}")
-    with store.locked(out):  # from the start: a bad --out or a running update fails now, not after the model
+        raise commit.StoreError(
+            f"unknown sentence vectors {sentence_vectors!r}; choose {' or '.join(SENTENCE_VECTORS)}"
+        )
+    with commit.locked(out):  # from the start: a bad --out or a running update fails now, not after the model
         _build(documents, out, encoder, progress, reuse, folders, report or BuildReport(), sentence_vectors, manifest)
 
 
@@ -117,7 +119,7 @@ def _build(documents, out, encoder, progress, reuse, folders, report, sentence_v
         contents.grows = reuse  # only documents were added: the approximate index takes the new vectors
     timings["segment_s"] = time.perf_counter() - t0
     if not contents.passages:
-        raise store.StoreError("the documents contain no sentences to index")
+        raise commit.StoreError("the documents contain no sentences to index")
     t0 = time.perf_counter()
     texts, spans = _passage_texts(contents)
     contents.passage_vectors, contents.sentence_vectors = _embed(

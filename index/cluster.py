@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index import store
+from index import commit
 from index.build import (
     SENTENCE_VECTORS,
     BuildReport,
@@ -49,14 +49,16 @@ def build_on_ray(
     """Index the files under `folders` into `out` on Ray: a local one (`address="local"`, `num_cpus` of
     this machine's cores) or the cluster at `address` (`ray://head:10001`)."""
     if sentence_vectors not in SENTENCE_VECTORS:
-        raise store.StoreError(f"unknown sentence vectors {sentence_vectors!r}; choose {' or '.join(SENTENCE_VECTORS)}")
+        raise commit.StoreError(
+            f"unknown sentence vectors {sentence_vectors!r}; choose {' or '.join(SENTENCE_VECTORS)}"
+        )
     ray = _import_ray()
     report = BuildReport()
     t0 = time.perf_counter()
     files = folder_files(folders)
     if not files:
-        raise store.StoreError(f"no files in {', '.join(map(str, folders))}")
-    with store.locked(out):
+        raise commit.StoreError(f"no files in {', '.join(map(str, folders))}")
+    with commit.locked(out):
         rows = _run_on_ray(ray, address, num_cpus, files, model, device, sentence_vectors == "pooled", out)
         report.timings["ray_s"] = time.perf_counter() - t0
         _write(rows, folders, out, model, sentence_vectors, report)
@@ -88,10 +90,10 @@ def _write(rows: list[dict], folders, out: Path, model: str, sentence_vectors: s
         vectors.append((passage_vectors, sentence_rows))
         report.indexed.append(document.source)
     if not documents:
-        raise store.StoreError(f"no readable documents in {', '.join(map(str, folders))}")
+        raise commit.StoreError(f"no readable documents in {', '.join(map(str, folders))}")
     contents = assemble(documents, parts)
     if not contents.passages:
-        raise store.StoreError("the documents contain no sentences to index")
+        raise commit.StoreError("the documents contain no sentences to index")
     contents.passage_vectors = np.concatenate([p for p, _ in vectors])
     contents.sentence_vectors = np.concatenate([s for _, s in vectors])
     texts = [_passage_texts(doc, part)[0] for doc, part in zip(documents, parts)]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from index.store import StoreError, connect_readonly, live_files, read_manifest
+from index.commit import StoreError, live_files, read_manifest
+from index.tables import connect_readonly
 
 
 def describe(path: Path) -> dict:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from index import store
+from index import commit, store
 from index.build import BuildReport, build, folder_files, read_files
 from index.ingest import IngestError, read_document
 from index.types import Document
@@ -42,14 +42,14 @@ def update(path: Path, encoder, progress: bool = True) -> Change:
     Documents that came from no folder (`add`ed files) are kept. A file that cannot be read is skipped
     (its previous version, if any, stays).
     """
-    with store.locked(path):
+    with commit.locked(path):
         index = store.Index(path, encoder)
         folders = [Path(f) for f in index.manifest.get("folders", [])]
         if not folders:
-            raise store.StoreError(f"index at {path} was built from no folders; use qa index add / remove")
+            raise commit.StoreError(f"index at {path} was built from no folders; use qa index add / remove")
         for folder in folders:
             if not folder.is_dir():
-                raise store.StoreError(f"folder {folder} that index {path} was built from is gone; nothing changed")
+                raise commit.StoreError(f"folder {folder} that index {path} was built from is gone; nothing changed")
         files = folder_files(folders)
         known = {info.source: info.digest for info in index.catalog}
         changed = [(p, source) for p, source in files if known.get(source) != _digest(p)]
@@ -70,17 +70,17 @@ def add(path: Path, files: list[tuple[Path, str]], encoder, progress: bool = Tru
         if not Path(file).is_file():
             raise IngestError(f"{file}: no such file")
         documents.append(read_document(Path(file), source))
-    with store.locked(path):
+    with commit.locked(path):
         return _apply(store.Index(path, encoder), encoder, documents, [], [], progress)
 
 
 def remove(path: Path, sources: list[str], encoder, progress: bool = True) -> Change:
     """Remove documents by source, with every sentence and vector of theirs."""
-    with store.locked(path):
+    with commit.locked(path):
         index = store.Index(path, encoder)
         missing = [s for s in sources if index.by_source(s) is None]
         if missing:
-            raise store.StoreError(f"index at {path} has no document {missing[0]!r}; see qa index info {path}")
+            raise commit.StoreError(f"index at {path} has no document {missing[0]!r}; see qa index info {path}")
         return _apply(index, encoder, [], sources, [], progress)
 
 
@@ -106,7 +106,7 @@ def _apply(index: store.Index, encoder, fresh: list[Document], gone: list[str], 
     documents += incoming.values()
     change.added = list(incoming)
     if not documents:
-        raise store.StoreError(f"that would leave index {index.path} with no documents; nothing changed")
+        raise commit.StoreError(f"that would leave index {index.path} with no documents; nothing changed")
     if change.changed:
         manifest = {k: index.manifest[k] for k in ("folders", "built") if k in index.manifest}
         manifest["updated"] = datetime.now(UTC).isoformat(timespec="seconds")

@@ -13,11 +13,12 @@ import numpy as np
 
 from index import update
 from index.build import SENTENCE_VECTORS, BuildReport, build, corpus_hash, folder_files, read_files, read_folder
+from index.commit import StoreError, commit_stamp
 from index.e5model import DEFAULT_MODEL_NAME, prepare_default_model
 from index.embed import Encoder, cache_root
 from index.ingest import page_of
 from index.precision import resolve_precision
-from index.store import Index, StoreError, commit_stamp
+from index.store import Index
 from index.types import Hit
 from index.update import Change
 from qa.articles import asked_article, find_article

@@ -19,8 +19,9 @@ import opencc
 from tqdm import tqdm
 
 from index.build import build
+from index.commit import MANIFEST
 from index.embed import Encoder
-from index.store import FORMAT_VERSION, MANIFEST, expected_manifest_keys
+from index.store import FORMAT_VERSION, expected_manifest_keys
 from index.types import Document
 from qa.assistant import Assistant, cache_root
 from qa.evaluate import at_k, contains, mrr, percentile, rate, reliability

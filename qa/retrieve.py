@@ -7,7 +7,8 @@ import re
 import numpy as np
 
 from index.normalize import normalize
-from index.store import Index, top_k
+from index.sparse import top_k
+from index.store import Index
 from index.types import Hit
 from qa import fusion
 from qa.question import Question

@@ -25,7 +25,7 @@ from schemathesis.checks import not_a_server_error
 
 from app.api import MAX_BATCH, MAX_JSON_BYTES, PREFIX, Tokens, create_api
 from app.library import Library, LibraryError
-from index.store import read_manifest
+from index.commit import read_manifest
 from qa.assistant import Assistant, build_folder
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from app.cli import main
-from index import store
+from index import sparse, store
 from index.ingest import find_version
 from index.store import Index, StoreError
 from qa.assistant import Assistant, build_folder
@@ -132,7 +132,7 @@ def test_sparse_scores_equal_bm25s(tiny_folder: Path, tmp_path: Path, fake_encod
     np.testing.assert_allclose(index.sparse_scores(ids, every), theirs, rtol=1e-5)
     best = index.sparse_search(ids, 3)
     assert list(best) == list(np.argsort(-theirs, kind="stable")[:3])
-    monkeypatch.setattr(store, "SPARSE_POSTINGS", 1)  # only the rarest term finds candidates
+    monkeypatch.setattr(sparse, "SPARSE_POSTINGS", 1)  # only the rarest term finds candidates
     rare = index.sparse_search(ids, 3)
     assert len(rare) and theirs[rare].min() > 0
 

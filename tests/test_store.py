@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import store
+from index import sparse
 from index.store import Index, StoreError
 from qa.assistant import build_folder
 
@@ -140,4 +140,4 @@ def test_top_k_is_the_stable_sort_s_head(seed: int) -> None:
     for _ in range(200):
         scores = rng.integers(0, 12, int(rng.integers(1, 300))).astype(np.float32)  # many ties
         k = int(rng.integers(1, 120))
-        assert list(store.top_k(scores, k)) == list(np.argsort(-scores, kind="stable")[:k])
+        assert list(sparse.top_k(scores, k)) == list(np.argsort(-scores, kind="stable")[:k])

@@ -15,8 +15,9 @@ import pytest
 from app import index_cmd
 from app.cli import main
 from index import update
+from index.commit import StoreError, locked
 from index.normalize import normalize
-from index.store import Index, StoreError, locked
+from index.store import Index
 from qa.assistant import Assistant, build_folder
 
 HANGZHOU = "杭州市公共图书馆\n全市共有公共图书馆15个，每万人拥有公共图书馆藏书8000册。\n"
@@ -165,7 +166,7 @@ def test_a_second_writer_is_refused(built: Path, tiny_folder: Path, fake_encoder
         [
             sys.executable,
             "-c",
-            f"from index.store import locked\nwith locked({str(built)!r}):\n    print('held', flush=True)\n    import time; time.sleep(60)",
+            f"from index.commit import locked\nwith locked({str(built)!r}):\n    print('held', flush=True)\n    import time; time.sleep(60)",
         ],
         stdout=subprocess.PIPE,
         text=True,
