@@ -8,23 +8,23 @@ compared in constant time. An answer is the object `qa ask --json` prints.
 
 from __future__ import annotations
 
-import hmac
-import os
 import shutil
 import tempfile
-import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from app.chat_session import MAX_FILES, MAX_UPLOAD_MB
+from app.chat_ui import ANSWER_LIMIT
 from app.library import Library, LibraryError, NotInLibrary, source_name
+from app.tokens import TOKEN_VARIABLES, Tokens
 from index.commit import StoreError
 from index.info import describe
 from index.ingest import IngestError
@@ -35,39 +35,6 @@ PREFIX = "/api/v1"
 MAX_JSON_BYTES = 64_000  # a question with its history fits many times over
 MAX_UPLOAD_BYTES = MAX_FILES * MAX_UPLOAD_MB * 1_000_000 + 100_000  # files and the multipart framing
 MAX_BATCH = 50
-ANSWERS_AT_ONCE = 4  # as the chat: more requests wait their turn
-TOKEN_VARIABLES = {"admin": "MQ_ADMIN_TOKEN", "read": "MQ_READ_TOKEN"}
-
-
-@dataclass(frozen=True)
-class Tokens:
-    """The admin token (writes) and the read token (reads); None: writes are off / reads are open."""
-
-    admin: str | None = None
-    read: str | None = None
-
-    @classmethod
-    def load(cls, admin_file: Path | None = None, read_file: Path | None = None) -> Tokens:
-        """Each token from its file when given, else from MQ_ADMIN_TOKEN / MQ_READ_TOKEN."""
-        found = {}
-        for role, file in (("admin", admin_file), ("read", read_file)):
-            value = Path(file).read_text(encoding="utf-8") if file else os.environ.get(TOKEN_VARIABLES[role], "")
-            if value.strip() and len(value.strip()) < 16:
-                raise ValueError(f"the {role} token must be at least 16 characters ({file or TOKEN_VARIABLES[role]})")
-            if file and not value.strip():
-                raise ValueError(f"the {role} token file {file} is empty")
-            found[role] = value.strip() or None  # an empty variable is no token
-        return cls(**found)
-
-    def reads(self, given: str | None) -> bool:
-        return self.read is None or _same(given, self.read) or _same(given, self.admin)
-
-    def writes(self, given: str | None) -> bool:
-        return _same(given, self.admin)
-
-
-def _same(given: str | None, token: str | None) -> bool:
-    return given is not None and token is not None and hmac.compare_digest(given.encode(), token.encode())
 
 
 class AskRequest(BaseModel):
@@ -135,6 +102,7 @@ class ChangeOut(BaseModel):
     replaced: list[str]
     removed: list[str]
     unchanged: int
+    skipped: list[str] = Field(description="committed, but the file could not be moved: why, one line each")
     seconds: float
 
 
@@ -151,7 +119,7 @@ def create_api(library: Library, tokens: Tokens) -> FastAPI:
         docs_url=None,  # the interactive pages load scripts from the internet; the OpenAPI document is enough
         redoc_url=None,
     )
-    answering = threading.Semaphore(ANSWERS_AT_ONCE)
+    answering = anyio.Semaphore(ANSWER_LIMIT)  # waiting requests hold no worker thread
     assistant = library.assistant
 
     def reader(credentials: Credentials) -> None:
@@ -174,16 +142,16 @@ def create_api(library: Library, tokens: Tokens) -> FastAPI:
     answers = {"dependencies": reads, "response_model_exclude_none": True}  # no "id": null, as qa ask --json
 
     @api.post("/ask", response_model=AnswerOut, summary="Answer one question", **answers)
-    def ask(body: AskRequest) -> dict:
-        with answering:
-            answer = assistant.answer(body.question, body.history, place=body.place, source=body.source)
+    async def ask(body: AskRequest) -> dict:
+        async with answering:
+            answer = await run_in_threadpool(assistant.answer, body.question, body.history, body.place, body.source)
         return answer.to_json()
 
     @api.post("/ask/batch", response_model=BatchOut, summary="Answer several questions", **answers)
-    def ask_batch(body: BatchRequest) -> dict:
+    async def ask_batch(body: BatchRequest) -> dict:
         items = [(item.question, item.history) for item in body.items]
-        with answering:
-            answers = assistant.answer_batch(items, place=body.place, source=body.source)
+        async with answering:
+            answers = await run_in_threadpool(assistant.answer_batch, items, body.place, body.source)
         return {"answers": [a.to_json(item.id) for a, item in zip(answers, body.items)]}
 
     @api.get("/library", dependencies=reads, summary="Describe the library (qa index info --json)")
@@ -217,7 +185,7 @@ def create_api(library: Library, tokens: Tokens) -> FastAPI:
         api.add_exception_handler(error, _status(status))
     api.add_exception_handler(StoreError, _status(409))
     api.add_exception_handler(RequestValidationError, _invalid)
-    api.add_middleware(BodyLimit)
+    api.add_middleware(BodyLimit, tokens=tokens)
     return api
 
 
@@ -236,7 +204,7 @@ def _change(library: Library, uploads: list[tuple[str, UploadFile]]) -> dict:
 
 
 def _change_out(change: Change) -> dict:
-    fields = ("added", "replaced", "removed", "unchanged")
+    fields = ("added", "replaced", "removed", "unchanged", "skipped")
     return {k: getattr(change, k) for k in fields} | {"seconds": round(change.seconds, 3)}
 
 
@@ -255,17 +223,22 @@ async def _invalid(request: Request, exc: RequestValidationError) -> JSONRespons
 
 
 class BodyLimit:
-    """Refuse a request body over its limit (uploads get more room) with 413, before reading all of it."""
+    """Refuse a request body over its limit with 413 before reading all of it: 64 kB, and room for uploads
+    only for a request to /documents that carries the admin token (nobody else gets to fill the disk)."""
 
-    def __init__(self, app):
+    def __init__(self, app, tokens: Tokens):
         self.app = app
+        self.tokens = tokens
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        limit = MAX_UPLOAD_BYTES if "/documents" in scope["path"] else MAX_JSON_BYTES
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and int(declared) > limit:
+        headers = dict(scope.get("headers") or [])
+        bearer = headers.get(b"authorization", b"").decode("latin-1").removeprefix("Bearer ").strip()
+        uploading = "/documents" in scope["path"] and self.tokens.writes(bearer or None)
+        limit = MAX_UPLOAD_BYTES if uploading else MAX_JSON_BYTES
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             return await _too_large(send, limit)
         seen = 0
 

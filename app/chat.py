@@ -56,10 +56,11 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
     from fastapi import FastAPI
 
-    from app.api import PREFIX, Tokens, create_api
+    from app.api import PREFIX, create_api
     from app.chat_session import MAX_UPLOAD_MB
     from app.chat_ui import CSS, THEME, build_app, warm
     from app.library import Library
+    from app.tokens import Tokens
     from qa.assistant import Assistant
 
     try:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from app.api import Tokens
 from app.library import Library, LibraryError
+from app.tokens import Tokens
 from index.commit import StoreError
 from index.ingest import IngestError
 from index.normalize import normalize
@@ -143,8 +143,9 @@ def _guarded(library: Library, tokens: Tokens, token: str, query: str, change):
         return '<span class="mq-low">管理口令不对，文件库没有改动。</span>', *_rows(library, query)
     try:
         done = change()
-    except (LibraryError, IngestError, StoreError) as exc:
+    except (LibraryError, IngestError, StoreError, OSError) as exc:
         return f'<span class="mq-low">没有改动：{escape(str(exc))}</span>', *_rows(library, query)
     said = [f"{verb} {escape(s)}" for verb, names in (("已加入", done.added), ("已替换", done.replaced),
             ("已移除", done.removed)) for s in names]  # fmt: skip
+    said += [f"注意：{escape(reason)}" for reason in done.skipped]
     return "<br>".join(said) or "没有改动（内容与库中相同）。", *_rows(library, query)

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import gradio as gr
 
-from app.api import Tokens
 from app.chat_feedback import feedback_record, save_feedback
 from app.chat_library import BUILT_IN_EXAMPLES, example_questions, introduction, library_tab, refresh
 from app.chat_render import SCRIPTS, answer_html, answer_text, question_html, sources_html, window
 from app.chat_session import MAX_UPLOAD_MB, UPLOAD_TYPES, Session, add_files, close_session
 from app.library import Library
+from app.tokens import Tokens
 from qa.assistant import Assistant
 from qa.question import BadQuestion
 
-ANSWER_LIMIT = 4  # answers computed at once (chat and API together); more requests wait in the queue
+ANSWER_LIMIT = 4  # answers the chat computes at once (the HTTP API has a queue of its own this size)
 UPLOAD_LIMIT = 1  # indexing is CPU-heavy: one upload at a time
 
 HEADER = """# 民生问答 · 公共服务政策问答

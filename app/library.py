@@ -1,17 +1,18 @@
 """The served library as staff see and change it, shared by the HTTP API and the chat's library tab.
 
-An uploaded file is saved into the library's folder (the first folder its index was built from), so a later
-`qa index update` finds it where a person would put it; a removed document's file moves to the index's
-`retired/` folder. Every change commits atomically while questions keep being answered from the last commit.
+An uploaded file is saved where its document lives in the library's folders (a new one in the first folder
+the index was built from), so a later `qa index update` finds it where a person would put it; a removed
+document's file moves to the index's `retired/` folder. The index commits each change atomically while
+questions keep being answered from the last commit; the file moves follow the commit, and one that fails is
+reported with the change, not raised.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
+import tempfile
 import threading
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,52 +64,51 @@ class Library:
         """Whether this library can be changed at all (the built-in documents cannot)."""
         return self.assistant.index_path is not None
 
-    def folder(self) -> Path | None:
-        """Where uploads are saved: the first folder the index was built from (None when it was built from none)."""
-        folders = read_manifest(self._path()).get("folders") or []
-        return Path(folders[0]) if folders else None
+    def folders(self) -> list[Path]:
+        """The folders the index was built from (none when it was built from none); uploads go to the first."""
+        return [Path(f) for f in read_manifest(self._path()).get("folders") or []]
 
     def add(self, files: list[tuple[str, Path]]) -> Change:
-        """Add or replace documents from uploaded (source, file) pairs; a bad file changes nothing."""
+        """Add or replace documents from uploaded (source, file) pairs; a bad file changes nothing.
+
+        Each upload is staged under its own name in a hidden folder beside its final place (no folder scan
+        sees it), indexed from there, and moved into place once the index has committed.
+        """
         with self._writing:
-            staged = [(source_name(source), Path(path)) for source, path in files]
-            folder = self.folder()
+            folders = self.folders()
             kept = []  # (the upload, its source, where its file is kept once committed)
-            for source, path in staged:
+            for source, path in [(source_name(source), Path(path)) for source, path in files]:
                 if problem := check_upload(path):
                     raise LibraryError(problem)
-                kept.append((path, source, _inside(folder, source) if folder else None))
-            partial = []
+                kept.append((path, source, _home(folders, source) if folders else None))
+            staging = [Path(tempfile.mkdtemp(prefix=".uploading-", dir=folders[0]))] if folders else []
             try:
-                for path, source, home in kept:
-                    partial.append((_stage(path, home), source, home))
-                change = self.assistant.add_documents([(p, s) for p, s, _ in partial])
-            except BaseException as exc:
-                for p, _, home in partial:
+                try:
+                    staged = [(_stage(path, staging, n), source, home) for n, (path, source, home) in enumerate(kept)]
+                except OSError as exc:
+                    raise LibraryError(f"cannot save into the library folder {folders[0]}: {exc}") from None
+                change = self.assistant.add_documents([(p, s) for p, s, _ in staged])
+                for p, source, home in staged:
                     if home is not None:
-                        p.unlink(missing_ok=True)
-                if isinstance(exc, OSError):
-                    raise LibraryError(f"cannot save into the library folder {folder}: {exc}") from None
-                raise
-            for p, _, home in partial:
-                if home is not None:
-                    os.replace(p, home)
+                        _move(change, source, p, home)
+            finally:
+                for folder in staging:
+                    shutil.rmtree(folder, ignore_errors=True)
             return change
 
     def remove(self, sources: list[str]) -> Change:
-        """Remove documents by source; their files (when in the library folder) move to the index's retired/."""
+        """Remove documents by source; their files (in any of the library's folders) move to the index's retired/."""
         with self._writing:
-            folder, retired = self.folder(), self._path() / "retired"  # the built-in documents refuse here
+            folders, retired = self.folders(), self._path() / "retired"  # the built-in documents refuse here
             held = {d.source for d in self.assistant.index.catalog}
             missing = [s for s in sources if s not in held]
             if missing:
                 raise NotInLibrary(f"the library has no document {missing[0]!r}")
-            homes = [(s, _inside(folder, s)) for s in sources] if folder else []  # an upload's, a folder file's place
+            homes = [(s, _home(folders, s)) for s in sources] if folders else []
             change = self.assistant.remove_documents(sources)
             for source, home in homes:
-                if home.is_file():
-                    (retired / source).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.move(home, retired / source)
+                if home.is_file() or home.is_symlink():  # a link moves as the link, never what it points to
+                    _move(change, source, home, retired / source)
             return change
 
     def _path(self) -> Path:
@@ -129,20 +129,32 @@ def source_name(name: str) -> str:
     return "/".join(parts)
 
 
-def _inside(folder: Path, source: str) -> Path:
-    target = (folder / source).resolve()
-    if not target.is_relative_to(folder.resolve()):  # a link inside the folder pointing out of it
+def _home(folders: list[Path], source: str) -> Path:
+    """Where the file of `source` lives: in the folder that holds it, else (a new document) in the first."""
+    home = next((f / source for f in folders if (f / source).exists() or (f / source).is_symlink()), None)
+    home = home or folders[0] / source
+    folder = next(f for f in folders if home.is_relative_to(f))
+    if not home.parent.resolve().is_relative_to(folder.resolve()):  # a linked folder pointing out of the library
         raise LibraryError(f"{source!r} would be saved outside the library folder")
-    if target.is_dir():
+    if home.is_dir() and not home.is_symlink():
         raise LibraryError(f"{source!r} is a folder in the library, not a file")
-    return target
+    return home
 
 
-def _stage(path: Path, home: Path | None) -> Path:
-    """A copy of the upload beside its final place (hidden, so no folder scan sees it), or the upload itself."""
-    if home is None:
+def _stage(path: Path, staging: list[Path], n: int) -> Path:
+    """A copy of the upload under its own name in the hidden staging folder (the upload itself when none)."""
+    if not staging:
         return path
-    home.parent.mkdir(parents=True, exist_ok=True)
-    partial = home.with_name(f".upload-{uuid.uuid4().hex[:8]}-{home.name}")
-    shutil.copyfile(path, partial)
-    return partial
+    copy = staging[0] / str(n) / path.name
+    copy.parent.mkdir()
+    shutil.copyfile(path, copy)
+    return copy
+
+
+def _move(change: Change, source: str, file: Path, to: Path) -> None:
+    """Move a committed document's file; a failure is reported with the change, not raised after the commit."""
+    try:
+        to.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(file, to)
+    except OSError as exc:
+        change.skipped.append(f"{source}: the index has changed, but its file could not be moved ({exc.strerror})")

@@ -44,6 +44,11 @@ def corpus_hash(documents: list[Document]) -> str:
     return corpus.hexdigest()
 
 
+def _hidden(relative: Path) -> bool:
+    """A hidden file, or one in a hidden folder (.git, a library's .uploading-… staging folder)."""
+    return any(part.startswith(".") for part in relative.parts)
+
+
 def folder_files(folders: list[Path]) -> list[tuple[Path, str]]:
     """(path, source) of every file under `folders`; a source is relative to its own folder.
 
@@ -54,7 +59,7 @@ def folder_files(folders: list[Path]) -> list[tuple[Path, str]]:
     for folder in map(Path, folders):
         if not folder.is_dir():
             raise commit.StoreError(f"{folder} is not a folder of documents")
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and not _hidden(p.relative_to(folder))):
             source = path.relative_to(folder).as_posix()
             if source in owner:
                 raise commit.StoreError(f"two files would both be called {source!r}: {owner[source]} and {path}")

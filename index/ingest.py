@@ -214,15 +214,21 @@ def _pdf_text(data: bytes, source: str) -> str:
         raise IngestError(f"{source}: not a readable .pdf ({exc.__class__.__name__})") from None
     scanned = [n for n, text in enumerate(pages) if not text.strip()]
     if scanned and ocr.available():
-        for n, text in ocr.read_pages(data, scanned):
-            pages[n] = text
+        if len(scanned) > ocr.MAX_PAGES:
+            raise IngestError(f"{source}: {len(scanned)} scanned pages, more than the {ocr.MAX_PAGES} read by OCR")
+        try:
+            for n, text in ocr.read_pages(data, scanned):
+                pages[n] = text
+        except (RuntimeError, ValueError, MemoryError) as exc:  # pdfium's and the OCR engine's errors
+            raise IngestError(f"{source}: its scanned pages could not be read ({exc.__class__.__name__})") from None
     elif scanned and len(scanned) == len(pages):
         raise IngestError(f"{source}: a scanned .pdf (no text layer); to read it by OCR: {ocr.EXTRA}")
     return PAGE_BREAK.join(pages)
 
 
 def page_of(text: str, offset: int) -> int:
-    """The page (from 1) of a PDF's text that `offset` falls on; 0 for a text that has no pages."""
+    """The page (from 1) that `offset` falls on in a text with page breaks (a PDF's, or pdftotext's form
+    feeds); 0 for a text that has none."""
     return text.count(PAGE_BREAK, 0, offset) + 1 if PAGE_BREAK in text else 0
 
 

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import functools
 import io
+import threading
 from collections.abc import Iterator
 
 import numpy as np
 
 EXTRA = "pip install 'minsheng-qa[ocr]'"
 DPI = 200  # scans' small print (footnotes, 小五号) stays legible; 300 reads no better and takes 2× longer
+MAX_PAGES = 300  # scanned pages read from one file (about 10 minutes on two cores); a longer scan is refused
+MAX_SIDE = 4000  # pixels: a page drawn larger (a poster-sized MediaBox) is drawn at a lower resolution
+_PDFIUM = threading.Lock()  # pdfium is not thread-safe: a chat upload and a library upload may OCR at once
 
 
 def available() -> bool:
@@ -30,30 +34,36 @@ def read_pages(data: bytes, pages: list[int], dpi: int = DPI) -> Iterator[tuple[
     """(page number from 0, recognised text) for each of `pages` of the PDF `data`, one line per text line."""
     import pypdfium2
 
-    pdf = pypdfium2.PdfDocument(io.BytesIO(data))
-    try:
-        for n in pages:
-            image = pdf[n].render(scale=dpi / 72).to_pil().convert("RGB")
-            yield n, read_image(np.asarray(image))
-    finally:
-        pdf.close()
+    with _PDFIUM:
+        pdf = pypdfium2.PdfDocument(io.BytesIO(data))
+        try:
+            for n in pages:
+                page = pdf[n]
+                scale = min(dpi / 72, MAX_SIDE / max(page.get_size()))
+                image = np.asarray(page.render(scale=scale).to_pil().convert("RGB"))
+                yield n, read_image(image)
+        finally:
+            pdf.close()
 
 
 def read_image(image: np.ndarray) -> str:
-    """The text of one page image (H × W × 3, uint8): its lines top to bottom, each line's boxes left to right."""
+    """The text of one page image (H × W × 3, uint8): its lines top to bottom, each line's boxes left to right.
+
+    A box joins a line when its middle lies within half a height (the smaller of the box's and the line's first
+    box's) of the line's middle, so a tall box (a table cell over three rows) does not pull other rows in.
+    """
     result, _ = _engine()(image)
     boxes = [(np.asarray(box, dtype=float), text) for box, text, _score in result or []]
-    lines: list[list[tuple[float, str]]] = []
-    last_bottom = None
-    for box, text in sorted(boxes, key=lambda b: (b[0][:, 1].mean(), b[0][:, 0].min())):
-        bottom, middle = box[:, 1].max(), box[:, 1].mean()
-        if lines and last_bottom is not None and middle < last_bottom:  # beside the previous box, not below it
-            lines[-1].append((box[:, 0].min(), text))
-            last_bottom = max(last_bottom, bottom)
-        else:
-            lines.append([(box[:, 0].min(), text)])
-            last_bottom = bottom
-    return "\n".join("".join(t for _, t in sorted(line)) for line in lines)
+    lines: list[tuple[float, float, list[tuple[float, float, str]]]] = []  # (middle, half height, boxes)
+    for box, text in sorted(boxes, key=lambda b: b[0][:, 1].mean()):
+        middle, half = box[:, 1].mean(), (box[:, 1].max() - box[:, 1].min()) / 2
+        line = next((ln for ln in lines if abs(middle - ln[0]) <= min(ln[1], half)), None)
+        if line is None:
+            line = (middle, half, [])
+            lines.append(line)
+        line[2].append((box[:, 0].min(), middle, text))
+    lines.sort(key=lambda ln: ln[0])
+    return "\n".join("".join(t for _, _, t in sorted(parts)) for _, _, parts in lines)
 
 
 @functools.cache

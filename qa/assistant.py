@@ -109,8 +109,8 @@ class Assistant:
     def _open(self, index: Index, stamp) -> None:
         """Answer from `index` from now on; `stamp` is the commit read before it was opened, so a commit landing
         while it opened is seen by the next question."""
-        self._stamp = stamp
         self._engine = (index, Retriever(index, self.fusion), Reader(index, self._reader_model, self._reranker()))
+        self._stamp = stamp  # after the engine: a question that sees this stamp answers from this index
 
     def _reranker(self) -> CrossEncoder | None:
         """The reranker the fitted reader combines with its first stage (none when it was fitted without one),

@@ -23,8 +23,9 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
-from app.api import MAX_BATCH, MAX_JSON_BYTES, PREFIX, Tokens, create_api
+from app.api import MAX_BATCH, MAX_JSON_BYTES, PREFIX, create_api
 from app.library import Library, LibraryError
+from app.tokens import Tokens
 from index.commit import read_manifest
 from qa.assistant import Assistant, build_folder
 
@@ -341,7 +342,7 @@ def test_add_ask_replace_and_remove_a_document(fresh, tiny_assistant, tiny_folde
     added = fresh.post("/documents", files=[("files", ("hangzhou.txt", HANGZHOU.encode()))], headers=bearer(ADMIN))
     assert added.status_code == 200
     assert added.json() | {"seconds": 0} == {
-        "added": ["hangzhou.txt"], "replaced": [], "removed": [], "unchanged": 5, "seconds": 0
+        "added": ["hangzhou.txt"], "replaced": [], "removed": [], "unchanged": 5, "skipped": [], "seconds": 0
     }  # fmt: skip
     assert (tiny_folder / "hangzhou.txt").read_text(encoding="utf-8") == HANGZHOU
     assert fresh.get("/documents", params={"q": "hangzhou"}).json()["total"] == 1
@@ -468,6 +469,55 @@ def test_a_name_too_long_for_the_file_system_is_refused(library, tmp_path) -> No
         "/documents", content=body, headers=headers | bearer(ADMIN)
     )
     assert response.status_code == 400 and files_under(tmp_path) == files
+
+
+def test_an_upload_keeps_its_own_name_for_the_title(fresh, tiny_assistant, tiny_folder) -> None:
+    long_line = (
+        "杭州市" + "关于调整城乡居民最低生活保障标准有关事项的通知" * 3 + "\n"
+    )  # no title: too long a first line
+    files = [("files", ("杭州通知.txt", (long_line + HANGZHOU).encode(), "text/plain"))]
+    assert fresh.post("/documents", files=files, headers=bearer(ADMIN)).status_code == 200
+    entry = next(e for e in Library(tiny_assistant).entries() if e.source == "杭州通知.txt")
+    assert entry.title == "杭州通知"  # the file's own name, never a staging name
+    assert not [
+        p for p in tiny_folder.rglob("*") if any(part.startswith(".") for part in p.relative_to(tiny_folder).parts)
+    ]
+
+
+def test_a_library_of_several_folders_changes_the_file_where_it_lives(tmp_path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    shutil.copytree(TINY, second)
+    (first / "a.txt").write_text("长沙市老年人助餐点达到300个。\n", encoding="utf-8")
+    build_folder([first, second], tmp_path / "index", FakeEncoder(), progress=False)
+    library = Library(Assistant(tmp_path / "index", encoder=FakeEncoder(), progress=False))
+    api = client(library)
+    replaced = api.put("/documents/chengdu.md", files={"file": ("chengdu.md", "# 成都\n成都市低保标准为每人每月800元。\n")},
+                       headers=bearer(ADMIN))  # fmt: skip
+    assert replaced.status_code == 200 and replaced.json()["replaced"] == ["chengdu.md"]
+    assert "800元" in (second / "chengdu.md").read_text(encoding="utf-8") and not (first / "chengdu.md").exists()
+    assert api.delete("/documents/chengdu.md", headers=bearer(ADMIN)).status_code == 200
+    assert not (second / "chengdu.md").exists() and (tmp_path / "index" / "retired" / "chengdu.md").is_file()
+    from index.update import update
+
+    assert "chengdu.md" not in update(tmp_path / "index", FakeEncoder(), progress=False).added  # stays removed
+
+
+def test_removing_a_link_moves_the_link_not_what_it_points_to(fresh, tiny_assistant, tiny_folder, tmp_path) -> None:
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("广州市托育补贴为每月500元。\n", encoding="utf-8")
+    (tiny_folder / "linked.txt").symlink_to(outside)
+    from index.update import update
+
+    update(tiny_assistant.index_path, tiny_assistant._encoder, progress=False)
+    assert fresh.delete("/documents/linked.txt", headers=bearer(ADMIN)).status_code == 200
+    assert outside.is_file() and (tiny_assistant.index_path / "retired" / "linked.txt").is_symlink()
+
+
+def test_an_anonymous_upload_is_cut_short(shared) -> None:
+    body = b"x" * (MAX_JSON_BYTES + 10)
+    response = client(shared).post("/documents", content=body, headers={"Content-Type": "application/octet-stream"})
+    assert response.status_code == 413  # the body is refused before it is read: no one fills the disk
 
 
 def test_answers_keep_coming_while_a_write_commits(library, tiny_assistant) -> None:
