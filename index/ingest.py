@@ -11,119 +11,13 @@ from pathlib import Path
 
 from index import ocr
 from index.normalize import normalize
+from index.places import PLACES
 from index.segment import is_boilerplate
 from index.types import Document
 
 PAGE_BREAK = "\n\f"  # between a PDF's pages: a line break, then a form feed (as pdftotext writes)
 SUFFIXES = (".txt", ".md", ".html", ".htm", ".docx", ".pdf")
 MAX_BYTES = 50_000_000
-
-# Provinces, municipalities and major cities, in the normalised (Simplified) form documents are matched in.
-PLACES = [
-    "北京",
-    "天津",
-    "上海",
-    "重庆",
-    "河北",
-    "山西",
-    "辽宁",
-    "吉林",
-    "黑龙江",
-    "江苏",
-    "浙江",
-    "安徽",
-    "福建",
-    "江西",
-    "山东",
-    "河南",
-    "湖北",
-    "湖南",
-    "广东",
-    "海南",
-    "四川",
-    "贵州",
-    "云南",
-    "陕西",
-    "甘肃",
-    "青海",
-    "台湾",
-    "内蒙古",
-    "广西",
-    "西藏",
-    "宁夏",
-    "新疆",
-    "香港",
-    "澳门",
-    "石家庄",
-    "太原",
-    "沈阳",
-    "长春",
-    "哈尔滨",
-    "南京",
-    "杭州",
-    "合肥",
-    "福州",
-    "南昌",
-    "济南",
-    "郑州",
-    "武汉",
-    "长沙",
-    "广州",
-    "海口",
-    "成都",
-    "贵阳",
-    "昆明",
-    "西安",
-    "兰州",
-    "西宁",
-    "呼和浩特",
-    "南宁",
-    "拉萨",
-    "银川",
-    "乌鲁木齐",
-    "深圳",
-    "大连",
-    "青岛",
-    "宁波",
-    "厦门",
-    "苏州",
-    "无锡",
-    "佛山",
-    "东莞",
-    "温州",
-    "台北",
-    "高雄",
-    "珠海",
-    "常州",
-    "徐州",
-    "烟台",
-    "唐山",
-    "洛阳",
-    "延边",
-    "四平",
-    "通化",
-    "白山",
-    "松原",
-    "白城",
-    "辽源",
-    "吉林市",
-]
-
-
-# The province of each city in PLACES: a question about a province also finds its cities' rules (ranked after).
-PROVINCE_OF = {
-    city: province
-    for province, cities in {
-        "河北": "石家庄 唐山", "山西": "太原", "辽宁": "沈阳 大连",
-        "吉林": "长春 延边 四平 通化 白山 松原 白城 辽源 吉林市",
-        "黑龙江": "哈尔滨", "江苏": "南京 苏州 无锡 常州 徐州", "浙江": "杭州 宁波 温州", "安徽": "合肥",
-        "福建": "福州 厦门", "江西": "南昌", "山东": "济南 青岛 烟台", "河南": "郑州 洛阳", "湖北": "武汉",
-        "湖南": "长沙", "广东": "广州 深圳 佛山 东莞 珠海", "海南": "海口", "四川": "成都", "贵州": "贵阳",
-        "云南": "昆明", "陕西": "西安", "甘肃": "兰州", "青海": "西宁", "内蒙古": "呼和浩特", "广西": "南宁",
-        "西藏": "拉萨", "宁夏": "银川", "新疆": "乌鲁木齐", "台湾": "台北 高雄",
-    }.items()
-    for city in cities.split()
-}  # fmt: skip
 
 
 class IngestError(Exception):

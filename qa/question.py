@@ -8,8 +8,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from index.ingest import PLACES, PROVINCE_OF
 from index.normalize import normalize
+from index.places import PLACES, PROVINCE_OF
 from index.tokenize import cjk_bigrams, tokenize
 
 MAX_CHARS = 500
