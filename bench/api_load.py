@@ -3,11 +3,13 @@
     MQ_ADMIN_TOKEN=… qa serve --index LIBRARY --port 7861 &
     MQ_ADMIN_TOKEN=… python bench/api_load.py --url http://127.0.0.1:7861/ --clients 50 --seconds 120
 
-First one client alone asks for --alone seconds (the baseline). Then --clients clients ask questions from the
+First one client alone asks for --alone seconds (the baseline), then --clients clients for --busy seconds with
+no change to the library. Then --clients clients ask questions from the
 laws and plans benchmarks in a loop for --seconds, while a staff thread keeps adding a notice through the API,
 asking about it, and removing it. Reported: errors, answers quoting a removed notice in a request sent after
 its removal committed (must be 0), the notice answered while it was in, throughput and p50/p95 latency against
-the one client alone. Every request is bounded by --timeout; the run stops by itself. Only loopback addresses.
+the one client alone. Every request is bounded by --timeout; the run stops by itself (the staff thread's last
+change finishes first: on a whole library a change takes minutes). Only loopback addresses.
 """
 
 from __future__ import annotations
@@ -120,7 +122,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--alone", type=float, default=30, help="seconds of the one-client baseline")
-    parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument("--busy", type=float, default=60, help="seconds of --clients clients with no staff change")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds any one request may take")
     parser.add_argument("--out", type=Path, help="write the figures as JSON")
     args = parser.parse_args()
     if urlparse(args.url).hostname not in LOOPBACK:
@@ -132,6 +135,9 @@ def main() -> int:
     library = requests.get(f"{api}/library", timeout=args.timeout).json()
     alone = phase(api, asked, 1, args.alone, args.timeout, None)
     print(f"alone: {alone['answers']} answers, {alone['per_second']}/s, p50 {alone['p50_ms']} p95 {alone['p95_ms']} ms")
+    busy = phase(api, asked, args.clients, args.busy, args.timeout, None)
+    print(f"{args.clients} clients, no change: {busy['answers']} answers, {busy['per_second']}/s, errors "
+          f"{busy['errors']}, p50 {busy['p50_ms']} p95 {busy['p95_ms']} ms")  # fmt: skip
     loaded = phase(api, asked, args.clients, args.seconds, args.timeout, token)
     print(
         f"{args.clients} clients + staff: {loaded['answers']} answers, {loaded['per_second']}/s, errors "
@@ -140,7 +146,7 @@ def main() -> int:
     for record in loaded["staff"]:
         print("  staff:", record)
     if args.out:
-        report = {"documents": library["documents"], "alone": alone, "loaded": loaded}
+        report = {"documents": library["documents"], "alone": alone, "busy": busy, "loaded": loaded}
         args.out.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return 1 if loaded["errors"] or loaded["stale_answers"] else 0
 

@@ -91,33 +91,36 @@ def warm_latency(index: Path | None) -> dict:
 
 def real_vectors(
     index_path: Path | None, own_sentences: int = 0, questions: list[str] | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """An index's passage vectors, and query vectors: real questions (default: both shipped benchmarks'), then
-    `own_sentences` of the index's own sentences asked as questions (the library's own topics)."""
+) -> tuple[np.ndarray, np.ndarray, object]:
+    """An index's passage vectors, query vectors (real questions, default both shipped benchmarks', then
+    `own_sentences` of the index's own sentences asked as questions) and its FAISS index as stored."""
     from qa.assistant import Assistant
 
     assistant = Assistant(index_path, progress=False)
     index = assistant.index
     picked = np.random.default_rng(1).choice(len(index.sentences), own_sentences, replace=False)
     texts = (questions or asked()) + [index.sentence_norms[int(i)][:60] for i in picked]
-    return np.asarray(index.passage_vectors, dtype=np.float32), assistant._encoder.encode(texts, "query")
+    vectors = np.asarray(index.passage_vectors, dtype=np.float32)
+    return vectors, assistant._encoder.encode(texts, "query"), index._dense
 
 
 def real_recall(index_path: Path | None, questions: list[str]) -> dict:
-    """recall@10 of HNSW (as the store builds it) against exact search, over the index's own passage vectors:
-    for real questions, and for 250 of the index's own sentences asked as questions."""
-    vectors, queries = real_vectors(index_path, own_sentences=250, questions=questions)
+    """recall@10 against exact search, over the index's own passage vectors: for real questions, and for 250
+    of the index's own sentences asked as questions. An index stored as HNSW is searched as stored (its graph,
+    the store's efSearch); an exact one is compared with HNSW built by the store's settings."""
+    vectors, queries, dense = real_vectors(index_path, own_sentences=250, questions=questions)
+    if not isinstance(dense, faiss.IndexHNSW):
+        dense = build_faiss(vectors, store.HNSW)
     real, own = queries[: len(questions)], queries[len(questions) :]
     return {
-        "hnsw_recall_at_10": round(recall_at_10(vectors, real, store.HNSW), 4), "recall_questions": len(real),
-        "hnsw_recall_at_10_own_sentences": round(recall_at_10(vectors, own, store.HNSW), 4),
+        "hnsw_recall_at_10": round(recall_at_10(vectors, real, dense), 4), "recall_questions": len(real),
+        "hnsw_recall_at_10_own_sentences": round(recall_at_10(vectors, own, dense), 4),
     }  # fmt: skip
 
 
-def recall_at_10(vectors: np.ndarray, queries: np.ndarray, factory: str) -> float:
-    """Share of the exact top 10 that `factory`'s index returns in its top 10, with the store's settings."""
+def recall_at_10(vectors: np.ndarray, queries: np.ndarray, index) -> float:
+    """Share of the exact top 10 that the FAISS `index` returns in its top 10, at the store's efSearch."""
     exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
-    index = build_faiss(vectors, factory)
     _, found = search(index, queries, 10)
     return float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, found)]))
 
@@ -250,7 +253,7 @@ def main() -> None:
     paths = [None, *args.index]
     questions = asked(args.questions, args.question_limit)
     results = {"real": [real_index(p, cold, questions) for p, cold in zip(paths, cold_asks(paths))]}
-    seeds, questions = real_vectors(paths[-1])
+    seeds, questions, _ = real_vectors(paths[-1])
     results["synthetic"] = [synthetic(int(n), seeds, questions, rng) for n in args.sizes.split(",") if n]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")

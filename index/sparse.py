@@ -69,8 +69,8 @@ def bm25_candidates(csc: dict, term_ids: tuple[int, ...], n: int) -> np.ndarray:
 def best_of(scores: np.ndarray, k: int, among: np.ndarray | None = None) -> np.ndarray:
     """Up to `k` positions (of `among`, when given) with the best positive scores, best first."""
     pool = scores if among is None else scores[among]
-    top = top_k(pool, k)
-    top = top[pool[top] > 0]
+    positive = np.flatnonzero(pool > 0)  # most are 0: partitioning those ties cost 5 ms over a library
+    top = positive[top_k(pool[positive], k)]
     return top if among is None else among[top]
 
 

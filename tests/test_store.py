@@ -141,3 +141,17 @@ def test_top_k_is_the_stable_sort_s_head(seed: int) -> None:
         scores = rng.integers(0, 12, int(rng.integers(1, 300))).astype(np.float32)  # many ties
         k = int(rng.integers(1, 120))
         assert list(sparse.top_k(scores, k)) == list(np.argsort(-scores, kind="stable")[:k])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_best_of_is_the_stable_sort_s_positive_head(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for _ in range(200):
+        n = int(rng.integers(1, 300))
+        scores = rng.integers(0, 6, n) * (rng.random(n) < 0.3)  # mostly 0, as over a library; many ties
+        among = np.sort(rng.choice(n, int(rng.integers(0, n + 1)), replace=False))
+        k = int(rng.integers(1, 120))
+        for within in (None, among):
+            ids = np.arange(n) if within is None else within
+            want = [int(ids[i]) for i in np.argsort(-scores[ids], kind="stable")[:k] if scores[ids][i] > 0]
+            assert list(sparse.best_of(scores, k, within)) == want

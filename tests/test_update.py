@@ -284,6 +284,23 @@ def test_adding_grows_the_approximate_index_and_finds_the_new_passages(
     assert grown[-1] == 0
 
 
+def test_a_graph_built_with_a_lower_ef_construction_is_rebuilt_at_the_next_change(
+    built: Path, tiny_folder: Path, tmp_path: Path, fake_encoder, monkeypatch
+) -> None:
+    from index import store
+
+    monkeypatch.setattr(store, "EXACT_LIMIT", 5)
+    monkeypatch.setattr(store, "EF_CONSTRUCTION", 40)  # as an older version of the store built it
+    build_folder(tiny_folder, built, fake_encoder, progress=False)
+    assert Index(built, fake_encoder)._dense.hnsw.efConstruction == 40
+    monkeypatch.setattr(store, "EF_CONSTRUCTION", 200)
+    new = tmp_path / "zz_hangzhou.txt"
+    new.write_text(HANGZHOU, encoding="utf-8")
+    update.add(built, [(new, new.name)], fake_encoder, progress=False)  # only an addition, yet a new graph
+    index = Index(built, fake_encoder)
+    assert index._dense.hnsw.efConstruction == 200 and index._dense.ntotal == len(index.passages)
+
+
 def _spying(write_vectors, grown: list[int]):
     def spy(contents, folder):
         grown.append(contents.grows and len(contents.grows.passages) or 0)
