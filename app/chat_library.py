@@ -3,7 +3,6 @@ admin token) uploading and removing them. Changes go through `Library`, as the H
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from html import escape
 from pathlib import Path
@@ -17,6 +16,7 @@ from index.ingest import IngestError
 from index.normalize import normalize
 from qa.articles import find_article
 from qa.assistant import Assistant
+from qa.lexicon import DOCUMENT_KINDS
 
 BUILT_IN_EXAMPLES = {
     "居民常问": [
@@ -29,19 +29,13 @@ BUILT_IN_EXAMPLES = {
     ],
 }  # fmt: skip
 EXAMPLES_FILE = "examples.txt"  # beside an index: one question per line, "# 标签" starts a group
-_KINDS = (
-    ("法律", re.compile(r"法$")),
-    ("条例", re.compile(r"条例$")),
-    ("规定与办法", re.compile(r"(规定|办法|细则|规则|决定)$")),
-    ("规划与报告", re.compile(r"(规划|报告|纲要|方案|意见)$")),
-)
 TABLE_ROWS = 200  # rows shown at once; the search box narrows the rest down
 
 
 def introduction(assistant: Assistant) -> str:
     """One paragraph on what the index holds: how many documents, of which kinds, about which places."""
     catalog = assistant.index.catalog
-    kinds = Counter(next((k for k, p in _KINDS if p.search(normalize(d.title))), "其他") for d in catalog)
+    kinds = Counter(next((k for k, p in DOCUMENT_KINDS if p.search(normalize(d.title))), "其他") for d in catalog)
     places = Counter(d.place for d in catalog if d.place)
     kind_text = "、".join(f"{k} {n} 份" for k, n in kinds.most_common())
     place_text = "、".join(p for p, _ in places.most_common(6)) + ("等" if len(places) > 6 else "")

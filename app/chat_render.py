@@ -15,6 +15,7 @@ from html import escape
 
 from index.normalize import normalize, to_script
 from index.segment import is_heading
+from qa.lexicon import MARKED_AMOUNT, MARKED_DATE
 from qa.question import parse
 from qa.types import Answer, Quote
 
@@ -23,15 +24,6 @@ NOT_FOUND = "未在文档中找到答案。"
 _MARKED = {"amount": "黄底：数额", "date": "黄底：日期"}  # what highlight_spans marks as the answer, by kind
 _WORDS = re.compile(r"[\W_]+")  # what is not a word: a question differing only in these was not reinterpreted
 CONTEXT_CHARS = 160  # how far the "上下文" view reaches either side of a quote
-
-# The part of a sentence that answers an amount or date question.
-_NUMBER = re.compile(
-    r"\d+(?:[.,]\d+)*(?:\s*[-~～—至到]\s*\d+(?:\.\d+)?)?\s*"
-    r"(?:%|‰|万人次|万人|万元|亿元|万个|万张|人次|万|亿|元|人|个|所|张|项|岁|㎡|平方米|倍|天|小时|公里|家|名|床)?"
-)
-_DATE = re.compile(
-    r"\d{4}\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*日)?|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}\s*[-—–~]\s*\d{4}"
-)
 
 Context = Callable[[str, int, int], tuple[str, int, int]]  # (source, start, end) -> (text, quote start, end)
 
@@ -59,7 +51,7 @@ def highlight_spans(text: str, kind: str, terms: tuple[str, ...]) -> list[tuple[
     """
     folded = fold(text)
     found: list[tuple[int, int, str]] = []
-    pattern = {"amount": _NUMBER, "date": _DATE}.get(kind)
+    pattern = {"amount": MARKED_AMOUNT, "date": MARKED_DATE}.get(kind)
     if pattern is not None:
         found += [(m.start(), m.end(), "answer") for m in pattern.finditer(folded) if _is_answer(m, kind, folded)]
     for term in sorted({t for t in terms if len(t) >= 2}, key=len, reverse=True):

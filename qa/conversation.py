@@ -5,33 +5,20 @@ from __future__ import annotations
 import re
 
 from qa.figures import figures
+from qa.lexicon import ASKED_PART, ASKING, COUNT_WORD, COUNTED, FILLER, FOLLOW_ON, LEAD, NUMERALS, PREDICATE
 from qa.question import Question, parse
 
-_FILLER = re.compile(r"^(那么|那要是|那在|那|要是|如果|若|还有|另外|而)|(的情况|的话|的)?呢?[?？!！。.]*$")
-
-
-_FOLLOW_ON = re.compile(r"^(那么|那|要是|还有|另外|而)|呢[?？!！。.]*$")
 _CLAUSE = re.compile(r"[^，,。;；?？]*")
-_WORD = re.compile(r"[^\d零〇一二两三四五六七八九十百千]")
-_ASKING = re.compile(r"多少|几|什么|哪|怎么|如何|是否|多久|多长|何时")
-_COUNTED = re.compile(r"(?:多少|几)个?[项个名人家所张]?([^\W\d_]{2,})[?？]?$")
-_LEAD = re.compile(r"(的|市|到|在|截至|\d{4}\s*年(底|末)?)*")
-_PREDICATE = re.compile(r"要|将|应|需|能|可以|是|有(?=多少|几|什么|哪)|达到|提高|增加|多少|几|什么|哪|怎么|如何")
-# what the earlier question asked, to drop when a follow-up asks something else about the same thing
-_ASKED_PART = re.compile(
-    r"(应该|应当|需要|要|可以|能|该)?(去|到|在|向)?(是|有|为)?"
-    r"(多少[^\s，,。?？]{0,2}|几[^\s，,。?？]{0,2}|什么(时候|地方)?|哪(里|儿|些|个|家)?|怎么(办|样)?|如何|是否|多久|多长时间|何时)"
-    r"[^，,。]*$"
-)
+_WORD = re.compile(rf"[^\d{NUMERALS}]")  # a word, not a figure
 
 
 def needs_history(question: Question) -> bool:
     """A follow-up that says nothing but a place or a filler (那上海呢?): with no question before it, there is
     nothing to answer."""
-    rest = _FILLER.sub("", question.norm)
+    rest = FILLER.sub("", question.norm)
     for place in question.places:
         rest = rest.replace(place, "")
-    return bool(_FOLLOW_ON.search(question.norm)) and not rest.strip()
+    return bool(FOLLOW_ON.search(question.norm)) and not rest.strip()
 
 
 def resolve(question: Question, history: list[str]) -> Question:
@@ -43,7 +30,7 @@ def resolve(question: Question, history: list[str]) -> Question:
     for old in previous.places:
         if question.places:
             text = text.replace(old, "")
-    rest = _FILLER.sub("", question.norm)
+    rest = FILLER.sub("", question.norm)
     for place in question.places:
         rest = rest.replace(place, "")
     text = _substitute(text, rest, previous)
@@ -55,10 +42,10 @@ def _substitute(text: str, rest: str, previous: Question) -> str:
     rest = rest.strip()
     if not rest or rest in text:
         return text
-    if _ASKING.search(rest):  # the same subject, asked about differently: 去哪里申请? → 多久能办好? / 比全国高多少?
-        subject = _ASKED_PART.sub("", text).rstrip("的了吗呢")
+    if ASKING.search(rest):  # the same subject, asked about differently: 去哪里申请? → 多久能办好? / 比全国高多少?
+        subject = ASKED_PART.sub("", text).rstrip("的了吗呢")
         if subject != text:
-            counted = _COUNTED.search(text)  # 有多少个服务项目? → 比国家标准多了几项? is about 服务项目 still
+            counted = COUNTED.search(text)  # 有多少个服务项目? → 比国家标准多了几项? is about 服务项目 still
             kept = counted.group(1) if counted and counted.group(1) not in rest else ""
             return subject + rest.rstrip("?？") + kept
     swapped = _swap_figures(text, rest)
@@ -66,7 +53,7 @@ def _substitute(text: str, rest: str, previous: Question) -> str:
         return swapped
     head = rest[-2:]
     at = text.find(head)
-    if len(rest) > 2 and at >= 0 and not _ASKING.search(rest):
+    if len(rest) > 2 and at >= 0 and not ASKING.search(rest):
         # the earlier detail: as long as the new one, ending where they share a head (城镇职工医保 → 城乡居民医保)
         start = max(at + 2 - len(rest), 0)
         for place in previous.places:
@@ -84,7 +71,7 @@ def _substitute(text: str, rest: str, previous: Question) -> str:
 def _swap_figures(text: str, rest: str) -> str | None:
     """The earlier question with its figures swapped for the new ones, in the clause that begins as `rest`
     does (交了一年到五年 → 交满十年以上, after 那交满十年以上的呢?); None when there is no such clause."""
-    if not figures(rest) or _ASKING.search(rest) or not _WORD.match(rest):
+    if not figures(rest) or ASKING.search(rest) or not _WORD.match(rest):
         return None
     for m in re.finditer(re.escape(rest[0]), text):  # a word, not a figure, begins the clause: 交…, 满…
         clause = _CLAUSE.match(text, m.start()).group()
@@ -100,9 +87,9 @@ def _swap_topic(text: str, rest: str, previous: Question) -> str | None:
     for place in previous.places:
         if text.startswith(place, start):
             start += len(place)
-    start += len(_LEAD.match(text, start).group())
-    tail = _PREDICATE.search(text, start)
+    start += len(LEAD.match(text, start).group())
+    tail = PREDICATE.search(text, start)
     if tail is None or tail.start() - start < 2:
         return None
-    asked = re.sub(r"(多少|几)[张个名项所家座间]", r"\1", text[tail.start() :])  # 多少张 counted the old topic
+    asked = COUNT_WORD.sub(r"\1", text[tail.start() :])  # 多少张 counted the old topic
     return text[:start] + rest + asked

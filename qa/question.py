@@ -11,34 +11,10 @@ from pathlib import Path
 from index.normalize import normalize
 from index.places import PLACES, PROVINCE_OF
 from index.tokenize import cjk_bigrams, tokenize
+from qa.lexicon import ASKS_AMOUNT, ASKS_OTHER, FOLLOWUP, KINDS, MONEY
 
 MAX_CHARS = 500
 EVERYDAY_WORDS = Path(str(resources.files("qa") / "data" / "everyday_words.txt"))
-
-_HOW_MUCH = r"多少|几(?![乎何])|多大(?!学)|多高|多长|多重|多远"  # the words that ask how much, how many, how big
-_MEASURE = r"比例|比重|率|金额|数量|人数|规模"  # what a figure measures
-# A search-style question that ends in a quantity (煤泥烘干机价格, 中国城市人口) asks for that quantity.
-_QUANTITY = (
-    r"(?:价格|价钱|售价|费用|人口|工资|薪水|收入|身高|体重|面积|距离|高度|长度|重量|年龄|分数线|温度|速度|油耗|成本|利息)"
-    r"(?:是|为)?(?:多少)?[?？]?$"
-)
-_KINDS = (
-    ("date", re.compile(r"什么时候|何时|哪一?年|哪天|几月|日期|时间|多久|期限|截至|截止|哪个时候|何年")),
-    ("list", re.compile(r"哪些|哪几|有什么|有何|包括|包含|分别|各项|几类|几种|种类|措施|列举|都有")),
-    (
-        "amount",
-        re.compile(f"{_HOW_MUCH}|{_MEASURE}|标准是|百分|钱|{_QUANTITY}"),
-    ),
-)
-# The words that ask for an amount; without one, a question that asks 哪/谁/什么/为什么/是否 about a rate, a
-# share or a price (哪一城市拥有百分之十七的就业机会, 注重什么元素, 谁承担诉讼的费用) asks for that, not for a figure.
-_ASKS_AMOUNT = re.compile(f"{_HOW_MUCH}|什么水平|(?:{_MEASURE}|标准)(?:是|为)?(?:什么)?[?？]?$")
-_ASKS_OTHER = re.compile(r"哪|谁|什么|何|怎|如何|为啥|是否|有没有|吗")
-_MONEY = re.compile(r"多少钱|几元|多少元|多少块|金额|多少万元")
-_FOLLOWUP = re.compile(
-    r"^(那|那么|那要是|要是|如果|若|还有|另外|而|那在)|呢[?？]?$|^(它|其|这|该)"
-    r"|^(比|要多|需要多|多久|多长|什么时候|何时)"  # no subject: a comparison or another facet of the last one
-)
 
 
 class BadQuestion(ValueError):
@@ -63,13 +39,13 @@ class Question:
     @property
     def money(self) -> bool:
         """Asks how much money (多少钱, 几元): only a sentence with an amount in 元 can answer."""
-        return self.kind == "amount" and bool(_MONEY.search(self.norm))
+        return self.kind == "amount" and bool(MONEY.search(self.norm))
 
     @property
     def elliptical(self) -> bool:
         """Too little on its own: a follow-up that leans on the conversation (那上海呢? 要是分散供养呢?)."""
         content = set(self.tokens) - set(self.places)
-        return bool(_FOLLOWUP.search(self.norm)) or len(content) <= 1 or (not self.places and len(content) <= 2)
+        return bool(FOLLOWUP.search(self.norm)) or len(content) <= 1 or (not self.places and len(content) <= 2)
 
 
 def check(text: object) -> str:
@@ -89,8 +65,8 @@ def check(text: object) -> str:
 def parse(text: str) -> Question:
     """Analyse a checked question."""
     norm = normalize(text)
-    kind = next((name for name, pattern in _KINDS if pattern.search(norm)), "fact")
-    if kind == "amount" and _ASKS_OTHER.search(norm) and not _ASKS_AMOUNT.search(norm):
+    kind = next((name for name, pattern in KINDS if pattern.search(norm)), "fact")
+    if kind == "amount" and ASKS_OTHER.search(norm) and not ASKS_AMOUNT.search(norm):
         kind = "fact"
     places = tuple(p for p in PLACES if p in norm)
     tokens = tuple(tokenize(text))

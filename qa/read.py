@@ -26,6 +26,21 @@ from index.store import Index
 from index.tokenize import cjk_bigrams, tokenize
 from index.types import Hit
 from qa.figures import figure_fit, figures
+from qa.lexicon import (
+    ASKED_UNIT,
+    ASKS,
+    BOUND,
+    BOUND_ASKED,
+    CALENDAR_DATE,
+    DATE,
+    FIGURE_START,
+    LIST,
+    NUMBER,
+    PERCENT,
+    PLACEHOLDER,
+    RATIO,
+    SAME_UNIT,
+)
 from qa.question import Question
 from qa.rerank import CrossEncoder
 
@@ -60,33 +75,6 @@ FEATURES = (
     "wrong_place",  # the question names a place and the sentence's document is about another
     "length",  # log of the sentence's length
 )
-_COUNTER = (  # a Chinese numeral followed by one is a figure
-    "个|万|亿|元|人|名|位|项|种|级|家|所|户|张|床|倍|成|日|天|周|月|年|岁|次|小时|分钟|平方|米|亩|公里|千克|吨"
-)
-_NUMBER = re.compile(  # a figure: 二十二周岁, 三十平方米; a share: 百分之二十, 三分之二
-    rf"\d|[一二三四五六七八九十两][一二三四五六七八九十两百千万]*(?:{_COUNTER})|分之[一二三四五六七八九十]"
-)
-_PLACEHOLDER = re.compile(r"(?<![a-z])x+(?![a-z])")
-_DATE = re.compile(  # a date, a period or a frequency: 2021年, 12月6日, 六月, 三十日内, 两个月, 1年内, 每两个月
-    r"\d{4}\s*年|\d{1,2}\s*月|\d{1,2}\s*日|二〇|年底|年末|年初|十[三四五]五"
-    r"|[一二三四五六七八九十百两]+个?(?:日|天|月|年|周|小时|工作日)|\d+\s*个?(?:天|周|小时|工作日|个月|年)"
-    r"|每(?:[一二三四五六七八九十两]+个?|\d+\s*个?)?(?:年|月|周|天|日|季度|星期)"
-)
-_LIST = re.compile(r"[、；;]")
-_ASKED = re.compile(r"(?:多少|几)个?([^\W\d_多少几的是了呢吗么])")  # the unit after 多少/几: 几天, 多少元
-_SAME_UNIT = {"钱": "元", "块": "元", "天": "日|天", "日": "日|天", "人": "人|名", "周": "周|星期", "岁": "岁|周岁"}
-_RATIO = re.compile(r"比例|比重|百分|率")
-_FIGURE = r"(?:\d|[一二三四五六七八九十两百千万])"
-_BOUND_ASKED = re.compile(r"最多|最少|至少|最长|最短|最早|最晚|最迟|最高|最低|上限|下限|起码|多久内|多长时间内")
-_BOUND = re.compile(
-    r"以上|以下|以内|之内|不超过|不少于|不低于|不高于|不足|不满|未满|不得[超少低高早晚迟]|[早晚迟]于|最长|最短|最多|最少|至少|最高|最低"
-    r"|[日天月年]内"
-)
-_CALENDAR_DATE = re.compile(  # a day or a year on the calendar: 2012年9月18日, 2015年
-    r"\d{4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]"
-)
-_ASKS = re.compile(r"(?:[?？]|吗|呢)\W*$")
-_PERCENT = re.compile(r"\d\s*[%％]|百分之|[一二三四五六七八九]成")
 
 
 @dataclass(frozen=True)
@@ -119,7 +107,7 @@ class _Asked:
             asked_unit(question),
             [(set(tokenize(w)), ds) for w, ds in question.everyday],
             figures(question.norm),
-            bool(_BOUND_ASKED.search(question.norm)),
+            bool(BOUND_ASKED.search(question.norm)),
         )
 
 
@@ -281,15 +269,15 @@ class Reader:
             "terms_held": len(terms & have) / max(len(terms), 1),
             "passage": passage,
             "passage_rank": 1 / (1 + rank),
-            "amount_fit": (1.0 if _has_figure(text) else -float(bool(_PLACEHOLDER.search(text))))
+            "amount_fit": (1.0 if _has_figure(text) else -float(bool(PLACEHOLDER.search(text))))
             if kind == "amount"
             else 0.0,
-            "date_fit": float(bool(_DATE.search(text))) if kind == "date" else 0.0,
-            "list_fit": min(len(_LIST.findall(text)) / 3, 1.0) if kind == "list" else 0.0,
+            "date_fit": float(bool(DATE.search(text))) if kind == "date" else 0.0,
+            "list_fit": min(len(LIST.findall(text)) / 3, 1.0) if kind == "list" else 0.0,
             "unit_fit": (1.0 if asked.unit.search(text) else -1.0) if asked.unit else 0.0,
             "fragment": float(len(text) < 8 or bool(heading_level(self.index.sentences[s].clean))),
-            "question_like": float(bool(_ASKS.search(text))),
-            "bound_fit": (1.0 if _BOUND.search(text) else -1.0) if asked.bound else 0.0,
+            "question_like": float(bool(ASKS.search(text))),
+            "bound_fit": (1.0 if BOUND.search(text) else -1.0) if asked.bound else 0.0,
             "figures_held": held,
             "figure_side": side,
             "wrong_place": float(bool(question.places and place and not question.about(place))),
@@ -325,7 +313,7 @@ class Reader:
         than those the question itself gives (`65 岁…管理率已达X%` for a question about 65岁)."""
         text = self._norm[s]
         own = set(re.findall(r"\d+(?:\.\d+)?", text)) - set(re.findall(r"\d+(?:\.\d+)?", question.norm))
-        return bool(_PLACEHOLDER.search(text)) and not own
+        return bool(PLACEHOLDER.search(text)) and not own
 
     def answers(self, question: Question, scored: list[Scored]) -> tuple[list[Scored], float]:
         """The sentences to quote (none when nothing answers: 1–3, more for a list question) and the calibrated
@@ -368,7 +356,7 @@ def rerank_order(p: np.ndarray, fits: np.ndarray) -> np.ndarray:
 
 def _has_figure(text: str) -> bool:
     """A figure other than a date's (2012年9月18日 does not answer 多少)."""
-    return bool(_NUMBER.search(_CALENDAR_DATE.sub("", text)))
+    return bool(NUMBER.search(CALENDAR_DATE.sub("", text)))
 
 
 def _longest_common(a: str, b: str) -> int:
@@ -387,8 +375,8 @@ def asked_unit(question: Question) -> re.Pattern | None:
     ratio; None when the question names none."""
     if question.kind not in ("amount", "date"):
         return None
-    found = _ASKED.search(question.norm)
+    found = ASKED_UNIT.search(question.norm)
     if found:
-        unit = _SAME_UNIT.get(found.group(1), re.escape(found.group(1)))
-        return re.compile(rf"{_FIGURE}\s*(?:{unit})")
-    return _PERCENT if _RATIO.search(question.norm) else None
+        unit = SAME_UNIT.get(found.group(1), re.escape(found.group(1)))
+        return re.compile(rf"{FIGURE_START}\s*(?:{unit})")
+    return PERCENT if RATIO.search(question.norm) else None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from index.normalize import normalize
@@ -11,14 +9,12 @@ from index.sparse import top_k
 from index.store import Index
 from index.types import Hit
 from qa import fusion
+from qa.lexicon import TITLE_KIND
 from qa.question import Question
 from qa.versions import Versions
 
 FUSIONS = ("convex", "rrf", "dense", "bm25")
 TITLE_CLUE = 4  # characters of a title that, unique to one document, name it (公共服务业发展)
-_TITLE_KIND = re.compile(  # … when the question goes on to say what kind of document it means (…规划, …条例)
-    r"法|条例|规定|办法|细则|规则|规划|计划|方案|意见|通知|纲要|典|编|标准|文件|政策"
-)
 CANDIDATES = 100  # passages each searcher contributes to the union that fusion ranks
 
 
@@ -130,7 +126,7 @@ class Retriever:
         if not named:
             for i in range(len(question.norm) - TITLE_CLUE + 1):
                 owners = self._clues.get(question.norm[i : i + TITLE_CLUE], ())
-                if len(owners) == 1 and _TITLE_KIND.search(question.norm, i + TITLE_CLUE):
+                if len(owners) == 1 and TITLE_KIND.search(question.norm, i + TITLE_CLUE):
                     named |= owners
         return self._current(question, sorted(d for name in named for d in self._by_name[name]))
 

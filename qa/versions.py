@@ -7,15 +7,12 @@ the old rule (旧版, 原规定, 修订前); a quote from it says it is supersed
 
 from __future__ import annotations
 
-import re
 from pathlib import PurePosixPath
 
 from index.ingest import undated
 from index.types import DocumentInfo
+from qa.lexicon import OLD_RULE, YEAR
 from qa.question import Question
-
-OLD_RULE = re.compile(r"旧版|老版|原规定|原条例|原办法|修订前|修改前|以前的规定|废止前|之前的版本")
-YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 
 
 class Versions:
