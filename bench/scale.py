@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from index import sparse, store  # noqa: E402
+from index import dense, sparse  # noqa: E402
 
 ASK = "上海的业主委员会由几个人组成?"
 DIM = 384
@@ -108,13 +108,13 @@ def real_recall(index_path: Path | None, questions: list[str]) -> dict:
     """recall@10 against exact search, over the index's own passage vectors: for real questions, and for 250
     of the index's own sentences asked as questions. An index stored as HNSW is searched as stored (its graph,
     the store's efSearch); an exact one is compared with HNSW built by the store's settings."""
-    vectors, queries, dense = real_vectors(index_path, own_sentences=250, questions=questions)
-    if not isinstance(dense, faiss.IndexHNSW):
-        dense = build_faiss(vectors, store.HNSW)
+    vectors, queries, stored = real_vectors(index_path, own_sentences=250, questions=questions)
+    if not isinstance(stored, faiss.IndexHNSW):
+        stored = build_faiss(vectors, dense.HNSW)
     real, own = queries[: len(questions)], queries[len(questions) :]
     return {
-        "hnsw_recall_at_10": round(recall_at_10(vectors, real, dense), 4), "recall_questions": len(real),
-        "hnsw_recall_at_10_own_sentences": round(recall_at_10(vectors, own, dense), 4),
+        "hnsw_recall_at_10": round(recall_at_10(vectors, real, stored), 4), "recall_questions": len(real),
+        "hnsw_recall_at_10_own_sentences": round(recall_at_10(vectors, own, stored), 4),
     }  # fmt: skip
 
 
@@ -128,13 +128,13 @@ def recall_at_10(vectors: np.ndarray, queries: np.ndarray, index) -> float:
 def build_faiss(vectors: np.ndarray, factory: str):
     index = faiss.index_factory(vectors.shape[1], factory, faiss.METRIC_INNER_PRODUCT)
     if factory != "Flat":
-        index.hnsw.efConstruction = store.EF_CONSTRUCTION
+        index.hnsw.efConstruction = dense.EF_CONSTRUCTION
     index.add(vectors)
     return index
 
 
 def search(index, queries: np.ndarray, k: int):
-    params = faiss.SearchParametersHNSW(efSearch=store.EF_SEARCH) if isinstance(index, faiss.IndexHNSW) else None
+    params = faiss.SearchParametersHNSW(efSearch=dense.EF_SEARCH) if isinstance(index, faiss.IndexHNSW) else None
     return index.search(queries, k, params=params)
 
 
@@ -172,16 +172,16 @@ def synthetic(n: int, seeds: np.ndarray, questions: np.ndarray, rng: np.random.G
     noise = unit(rng.standard_normal((n, DIM), dtype=np.float32))
     vectors = unit(seeds[rng.integers(0, len(seeds), n)] + 0.45 * noise)
     queries = questions[:QUERIES]
-    factory = store.faiss_factory(n)
+    factory = dense.faiss_factory(n)
     t0 = time.perf_counter()
-    dense = build_faiss(vectors, factory)
+    built = build_faiss(vectors, factory)
     build_s = time.perf_counter() - t0
-    dense_ms = timed_ms(lambda q: search(dense, q.reshape(1, -1), store.EF_SEARCH), queries)
+    dense_ms = timed_ms(lambda q: search(built, q.reshape(1, -1), dense.EF_SEARCH), queries)
     exact = np.argsort(-(queries[:10] @ vectors.T), axis=1)[:, :10]
-    found = search(dense, queries[:10], 10)[1]
+    found = search(built, queries[:10], 10)[1]
     recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, found)]))
     sparse_ms, sparse_bytes = sparse_cost(n, rng)
-    dense_bytes = faiss.serialize_index(dense).nbytes + n * DIM * 2  # FAISS file + float16 passage vectors
+    dense_bytes = faiss.serialize_index(built).nbytes + n * DIM * 2  # FAISS file + float16 passage vectors
     result = {"passages": n, "faiss": factory, "faiss_build_s": round(build_s, 1), "dense_p50_ms": dense_ms,
               "recall_at_10": round(recall, 3), "sparse_p50_ms": sparse_ms,
               "dense_mb": round(dense_bytes / 1e6, 1), "sparse_mb": round(sparse_bytes / 1e6, 1)}  # fmt: skip

@@ -41,7 +41,8 @@ from index.normalize import normalize  # noqa: E402
 from qa.assistant import Assistant  # noqa: E402
 from qa.evaluate import BENCHMARK, HALVES, contains, half, load_benchmark  # noqa: E402
 from qa.openbook import PASSAGES, index_for, load_split, yes_no  # noqa: E402
-from qa.read import FEATURES, MODEL, Model, rerank_order  # noqa: E402
+from qa.read import rerank_order  # noqa: E402
+from qa.reader_model import FEATURES, MODEL, Model  # noqa: E402
 from qa.rerank import RERANKER, CrossEncoder  # noqa: E402
 from training.reranker import held_out  # noqa: E402
 

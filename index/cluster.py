@@ -22,15 +22,13 @@ from index.build import (
     BuildReport,
     assemble,
     build_manifest,
-    document_passage_texts,
-    embed_passages,
     folder_files,
-    place_vectors,
     segment_document,
     write_index,
 )
 from index.embed import Encoder, cache_root
 from index.ingest import IngestError, parse_document
+from index.vectors import document_passage_texts, embed_passages, place_vectors
 
 CONNECT_TIMEOUT_S = 45  # the issue allows 60 s to say an address cannot be reached
 CPU_BATCH = 8  # documents per embedding call on CPU (a GPU actor takes GPU_BATCH)

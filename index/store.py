@@ -6,7 +6,7 @@ A generation holds:
     index.sqlite          documents (with their original text), sentences, passages, BM25 terms (index/tables.py)
     passage_vectors.npy   float16, one row per passage (memory-mapped: exact rescoring of candidates)
     sentence_vectors.npy  float16, one row per sentence (memory-mapped: the reader touches a few rows)
-    passages.faiss        exact Flat for small corpora, HNSW above EXACT_LIMIT passages
+    passages.faiss        exact Flat for small corpora, HNSW above EXACT_LIMIT passages (index/dense.py)
     bm25/                 bm25s's score matrix (CSC arrays, memory-mapped; index/sparse.py)
 
 Opening one reads the manifest, the document catalogue and the FAISS file; rows of sentences and
@@ -25,16 +25,13 @@ import bm25s
 import faiss
 import numpy as np
 
+from index import dense
 from index.commit import StoreError, live_files, read_manifest, rebuild_hint, write_generation
 from index.sparse import best_of, bm25_candidates, bm25_scores, top_k, write_sparse
 from index.tables import CATALOG, DATABASE, Rows, connect_readonly, write_tables
 from index.types import Document, DocumentInfo, Passage, Sentence
 
 FORMAT_VERSION = 6
-EXACT_LIMIT = 20_000  # passages; a larger corpus gets an approximate (HNSW) index
-HNSW = "HNSW32"
-EF_CONSTRUCTION = 200  # the whole library (177k passages, 998 real questions): recall@10 0.984 at efSearch 512,
-EF_SEARCH = 1024  # 0.9953 at 1024 (3.6 ms), 0.9984 at 2048; built with 80 it was 0.954 at 512, 0.978 at 1024
 ROW_CACHE = 4096
 
 
@@ -52,10 +49,6 @@ class Contents:
     sentence_vectors: np.ndarray
     passage_terms: list[list[str]] | None = None  # what BM25 indexes: header, sentences' words, bigrams
     grows: Index | None = None  # an index whose passages are this one's first, unchanged: its FAISS index grows
-
-
-def faiss_factory(passages: int) -> str:
-    return "Flat" if passages <= EXACT_LIMIT else HNSW
 
 
 def expected_manifest_keys(encoder) -> dict:
@@ -76,32 +69,13 @@ def write(contents: Contents, out: Path, manifest: dict) -> None:
 
     def fill(generation: Path) -> dict:
         write_tables(contents, generation / DATABASE)
-        factory = _write_vectors(contents, generation)
+        factory = dense.write_vectors(contents, generation)
         write_sparse(contents, generation)
         counts = {"documents": len(contents.documents), "passages": len(contents.passages)}
         counts |= {"sentences": len(contents.sentences), "faiss_factory": factory}
         return counts | {"format_version": FORMAT_VERSION}
 
     write_generation(out, fill, manifest)
-
-
-def _write_vectors(c: Contents, tmp: Path) -> str:
-    np.save(tmp / "passage_vectors.npy", c.passage_vectors.astype(np.float16))
-    np.save(tmp / "sentence_vectors.npy", c.sentence_vectors.astype(np.float16))
-    factory = faiss_factory(len(c.passages))
-    done = 0
-    if c.grows is not None and factory != "Flat":  # an approximate index grows; Flat is rebuilt in no time
-        dense = faiss.read_index(str(c.grows.files / "passages.faiss"))
-        same = isinstance(dense, faiss.IndexHNSW) and dense.ntotal == len(c.grows.passages)
-        done = dense.ntotal if same and dense.hnsw.efConstruction >= EF_CONSTRUCTION else 0  # else a better graph
-    if not done:
-        dense = faiss.index_factory(c.passage_vectors.shape[1], factory, faiss.METRIC_INNER_PRODUCT)
-        if factory != "Flat":
-            dense.hnsw.efConstruction = EF_CONSTRUCTION
-    # the float16 values stored beside it, so that search and exact rescoring see the same vectors
-    dense.add(np.ascontiguousarray(c.passage_vectors[done:].astype(np.float16), dtype=np.float32))
-    faiss.write_index(dense, str(tmp / "passages.faiss"))
-    return factory
 
 
 def _check_manifest(path: Path, encoder) -> dict:
@@ -257,18 +231,10 @@ class Index:
 
         A restricted search of up to EXACT_LIMIT passages is exact over their stored vectors.
         """
-        if among is not None and len(among) <= EXACT_LIMIT:
+        if among is not None and len(among) <= dense.EXACT_LIMIT:
             scores = self.dense_scores(query_vector, among)
             return among[top_k(scores, k)]
-        params = None
-        if isinstance(self._dense, faiss.IndexHNSW):
-            params = faiss.SearchParametersHNSW(efSearch=max(EF_SEARCH, k))
-        if among is not None:
-            selector = faiss.IDSelectorBatch(among.astype(np.int64))
-            params = params or faiss.SearchParameters()
-            params.sel = selector
-        _, ids = self._dense.search(query_vector.reshape(1, -1).astype(np.float32), k, params=params)
-        return ids[0][ids[0] >= 0]  # FAISS pads missing results with -1
+        return dense.search(self._dense, query_vector, k, among)
 
     def dense_scores(self, query_vector: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Exact inner products of the query with the passages `ids`.
@@ -293,11 +259,8 @@ class Index:
     @functools.cached_property
     def _vectors(self) -> np.ndarray:
         """The passage vectors as float32 rows: a view of the FAISS index's storage when it has one."""
-        flat = self._dense.storage if isinstance(self._dense, faiss.IndexHNSW) else self._dense
-        flat = faiss.downcast_index(flat)
-        if isinstance(flat, faiss.IndexFlat) and flat.ntotal:
-            view = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d)
-            view.flags.writeable = False
+        view = dense.float_rows(self._dense)
+        if view is not None:
             return view
         return np.asarray(self.passage_vectors, dtype=np.float32)
 

@@ -24,7 +24,8 @@ from index.update import Change
 from qa.articles import asked_article, find_article
 from qa.conversation import needs_history, resolve
 from qa.question import BadQuestion, Question, check, parse
-from qa.read import Model, Reader, Scored
+from qa.read import Reader, Scored
+from qa.reader_model import Model
 from qa.rerank import CrossEncoder
 from qa.retrieve import Retriever
 from qa.types import Answer, Quote

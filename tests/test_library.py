@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from app.cli import main
-from index import sparse, store
+from index import dense, sparse
 from index.ingest import find_version
 from index.store import Index, StoreError
 from qa.assistant import Assistant, build_folder
@@ -139,7 +139,7 @@ def test_sparse_scores_equal_bm25s(tiny_folder: Path, tmp_path: Path, fake_encod
 
 def test_approximate_index_finds_what_exact_search_finds(two_folders, tmp_path: Path, fake_encoder, monkeypatch):
     build_folder(two_folders, tmp_path / "flat", fake_encoder, progress=False)
-    monkeypatch.setattr(store, "EXACT_LIMIT", 5)  # everything above 5 passages gets HNSW
+    monkeypatch.setattr(dense, "EXACT_LIMIT", 5)  # everything above 5 passages gets HNSW
     build_folder(two_folders, tmp_path / "hnsw", fake_encoder, progress=False)
     flat, hnsw = Index(tmp_path / "flat", fake_encoder), Index(tmp_path / "hnsw", fake_encoder)
     assert flat.manifest["faiss_factory"] == "Flat" and hnsw.manifest["faiss_factory"] == "HNSW32"
@@ -151,7 +151,7 @@ def test_approximate_index_finds_what_exact_search_finds(two_folders, tmp_path: 
 
 
 def test_filters_and_named_documents_at_library_size(two_folders, tmp_path: Path, fake_encoder, monkeypatch) -> None:
-    monkeypatch.setattr(store, "EXACT_LIMIT", 5)
+    monkeypatch.setattr(dense, "EXACT_LIMIT", 5)
     monkeypatch.setattr("qa.retrieve.CANDIDATES", 2)  # fewer candidates than passages: the union matters
     build_folder(two_folders, tmp_path / "idx", fake_encoder, progress=False)
     assistant = Assistant(tmp_path / "idx", encoder=fake_encoder, progress=False)

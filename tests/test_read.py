@@ -10,7 +10,8 @@ import pytest
 
 from qa.assistant import Assistant, build_folder
 from qa.question import parse
-from qa.read import FEATURES, MODEL, Model, asked_unit
+from qa.read import asked_unit
+from qa.reader_model import FEATURES, MODEL, Model
 
 
 def test_the_shipped_parameters_load_and_record_how_they_were_fitted() -> None:

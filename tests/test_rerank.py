@@ -105,7 +105,7 @@ def test_a_reranker_for_another_model_is_refused(tmp_path: Path) -> None:
 
 def test_a_damaged_reranker_stops_qa_ask_with_one_line(tmp_path: Path, monkeypatch, capsys) -> None:
     from app.cli import main
-    from qa.read import Model
+    from qa.reader_model import Model
 
     if not Model.load().rerank:
         pytest.skip("the shipped reader does not use a reranker")
@@ -122,7 +122,7 @@ def test_the_shipped_reranker_reads_question_and_sentence_together() -> None:
     """Same topic, other group or other figure: the sentence that answers scores above its neighbours."""
     from index.e5model import prepare_default_model
     from qa.assistant import cache_root
-    from qa.read import Model
+    from qa.reader_model import Model
 
     if not Model.load().rerank:
         pytest.skip("the shipped reader does not use a reranker")

@@ -263,13 +263,13 @@ def test_sigkill_at_any_moment_of_an_update_leaves_before_or_after(tiny_folder: 
 def test_adding_grows_the_approximate_index_and_finds_the_new_passages(
     built: Path, tiny_folder: Path, tmp_path: Path, fake_encoder, monkeypatch
 ) -> None:
-    from index import store
+    from index import dense
 
-    monkeypatch.setattr(store, "EXACT_LIMIT", 5)  # HNSW above 5 passages
+    monkeypatch.setattr(dense, "EXACT_LIMIT", 5)  # HNSW above 5 passages
     build_folder(tiny_folder, built, fake_encoder, progress=False)
     old = Index(built, fake_encoder)
     grown = []
-    monkeypatch.setattr(store, "_write_vectors", _spying(store._write_vectors, grown))
+    monkeypatch.setattr(dense, "write_vectors", _spying(dense.write_vectors, grown))
     new = tmp_path / "zz_hangzhou.txt"
     new.write_text(HANGZHOU, encoding="utf-8")
     update.add(built, [(new, new.name)], fake_encoder, progress=False)
@@ -287,13 +287,13 @@ def test_adding_grows_the_approximate_index_and_finds_the_new_passages(
 def test_a_graph_built_with_a_lower_ef_construction_is_rebuilt_at_the_next_change(
     built: Path, tiny_folder: Path, tmp_path: Path, fake_encoder, monkeypatch
 ) -> None:
-    from index import store
+    from index import dense
 
-    monkeypatch.setattr(store, "EXACT_LIMIT", 5)
-    monkeypatch.setattr(store, "EF_CONSTRUCTION", 40)  # as an older version of the store built it
+    monkeypatch.setattr(dense, "EXACT_LIMIT", 5)
+    monkeypatch.setattr(dense, "EF_CONSTRUCTION", 40)  # as an older version of the store built it
     build_folder(tiny_folder, built, fake_encoder, progress=False)
     assert Index(built, fake_encoder)._dense.hnsw.efConstruction == 40
-    monkeypatch.setattr(store, "EF_CONSTRUCTION", 200)
+    monkeypatch.setattr(dense, "EF_CONSTRUCTION", 200)
     new = tmp_path / "zz_hangzhou.txt"
     new.write_text(HANGZHOU, encoding="utf-8")
     update.add(built, [(new, new.name)], fake_encoder, progress=False)  # only an addition, yet a new graph

@@ -91,7 +91,7 @@ def held_out(set_name: str, qid: str) -> bool:
 @functools.lru_cache(maxsize=1)
 def _first_stage():
     """The shipped reader's first stage, read once."""
-    from qa.read import Model
+    from qa.reader_model import Model
 
     return Model.load()
 
