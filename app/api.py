@@ -25,10 +25,7 @@ from app.chat_session import MAX_FILES, MAX_UPLOAD_MB
 from app.chat_ui import ANSWER_LIMIT
 from app.library import Library, LibraryError, NotInLibrary, source_name
 from app.tokens import TOKEN_VARIABLES, Tokens
-from index.commit import StoreError
-from index.info import describe
-from index.ingest import IngestError
-from index.update import Change
+from index import Change, IngestError, StoreError, describe
 from qa.question import BadQuestion
 
 PREFIX = "/api/v1"

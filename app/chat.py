@@ -17,7 +17,7 @@ from pathlib import Path
 
 from app.chat_feedback import default_feedback_path, read_feedback
 from app.cli import add_precision, check_index
-from index.e5model import DEFAULT_MODEL_NAME
+from index import DEFAULT_MODEL_NAME
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -11,9 +11,7 @@ import gradio as gr
 
 from app.library import Library, LibraryError
 from app.tokens import Tokens
-from index.commit import StoreError
-from index.ingest import IngestError
-from index.normalize import normalize
+from index import IngestError, StoreError, normalize
 from qa.articles import find_article
 from qa.assistant import Assistant
 from qa.lexicon import DOCUMENT_KINDS

@@ -13,8 +13,7 @@ import re
 from collections.abc import Callable
 from html import escape
 
-from index.normalize import normalize, to_script
-from index.segment import is_heading
+from index import is_heading, normalize, to_script
 from qa.lexicon import MARKED_AMOUNT, MARKED_DATE
 from qa.question import parse
 from qa.types import Answer, Quote

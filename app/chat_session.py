@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.ingest import SUFFIXES
+from index import SUFFIXES
 from qa.assistant import Assistant
 from qa.types import Answer
 

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from index.e5model import DEFAULT_MODEL_NAME
+from index import DEFAULT_MODEL_NAME
 
 EXIT_USAGE = 2
 
@@ -46,7 +46,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def add_precision(p: argparse.ArgumentParser) -> None:
-    from index.precision import PRECISIONS
+    from index import PRECISIONS
 
     p.add_argument(
         "--precision",
@@ -58,8 +58,7 @@ def add_precision(p: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from index.commit import StoreError
-    from index.ingest import IngestError
+    from index import IngestError, StoreError
     from qa.question import BadQuestion
 
     try:

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from index.e5model import DEFAULT_MODEL_NAME
+from index import DEFAULT_MODEL_NAME
 from qa.evaluate import HALVES
 from qa.retrieve import FUSIONS
 
@@ -112,7 +112,7 @@ def _benchmark(args: argparse.Namespace) -> int:
 
 
 def _open_book(args: argparse.Namespace) -> int:
-    from index.embed import Encoder
+    from index import Encoder
     from qa.assistant import cache_root
     from qa.evaluate import half, read_jsonl, subsample
     from qa.openbook import (

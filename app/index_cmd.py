@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from app.cli import add_precision
-from index.e5model import DEFAULT_MODEL_NAME
+from index import DEFAULT_MODEL_NAME
 
 
 def add_arguments(idx: argparse.ArgumentParser) -> None:
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _encoder(model: str, device: str, precision: str):
-    from index.embed import Encoder, resolve_device
+    from index import Encoder, resolve_device
     from qa.assistant import cache_root
 
     resolve_device(device)  # an impossible --device fails before any work
@@ -69,7 +69,7 @@ def _build(args) -> int:
     t0 = time.perf_counter()
     encoder = None
     if args.ray is not None:
-        from index.cluster import build_on_ray
+        from index import build_on_ray
 
         report = build_on_ray(args.folders, args.out, args.model, args.ray, args.device, args.sentence_vectors)
     else:
@@ -87,8 +87,7 @@ def _build(args) -> int:
 
 
 def _change(args) -> int:
-    from index import update
-    from index.commit import StoreError, read_manifest
+    from index import StoreError, read_manifest, update
 
     path = args.index
     model = read_manifest(path).get("model") or DEFAULT_MODEL_NAME  # an index is changed with its own model
@@ -127,7 +126,7 @@ def _skipped_summary(skipped: list[str], out: Path, shown: int = 5) -> None:
 
 
 def _info(args) -> int:
-    from index.info import describe, render_info
+    from index import describe, render_info
 
     info = describe(args.index)
     print(json.dumps(info, ensure_ascii=False) if args.json else render_info(info))

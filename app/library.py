@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.chat_session import check_upload
-from index.commit import read_manifest
-from index.update import Change
+from index import Change, read_manifest
 from qa.assistant import Assistant
 
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f]")

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from bench.peer import same_model  # noqa: E402
 from bench.speed import build_langchain, load_questions, summary  # noqa: E402
 from bench.update import LAWS, PLANS, HashEncoder  # noqa: E402
-from index.build import BuildReport, build, folder_files, read_files  # noqa: E402
+from index.builder import BuildReport, build, folder_files, read_files  # noqa: E402
 from index.embed import Encoder, cache_root  # noqa: E402
 from qa.assistant import Assistant  # noqa: E402
 

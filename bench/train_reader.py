@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from index.e5model import DEFAULT_MODEL_NAME  # noqa: E402
 from index.embed import Encoder, cache_root  # noqa: E402
-from index.normalize import normalize  # noqa: E402
+from index.normalizer import normalize  # noqa: E402
 from qa.assistant import Assistant  # noqa: E402
 from qa.evaluate import BENCHMARK, HALVES, contains, half, load_benchmark  # noqa: E402
 from qa.openbook import PASSAGES, index_for, load_split, yes_no  # noqa: E402

@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from index import update  # noqa: E402
-from index.build import BuildReport, build, folder_files, read_files  # noqa: E402
+from index.builder import BuildReport, build, folder_files, read_files  # noqa: E402
 from index.info import describe  # noqa: E402
-from index.normalize import normalize  # noqa: E402
+from index.normalizer import normalize  # noqa: E402
 
 LAWS = ROOT.parent / "shared" / "laws"
 PLANS = ROOT / "qa" / "data" / "corpus"

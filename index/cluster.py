@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from index import commit
-from index.build import (
+from index.builder import (
     SENTENCE_VECTORS,
     BuildReport,
     assemble,

@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from index import ocr
-from index.normalize import normalize
+from index.normalizer import normalize
 from index.places import PLACES
 from index.segment import is_boilerplate
 from index.types import Document

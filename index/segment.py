@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index.normalize import normalize
+from index.normalizer import normalize
 
 _TERMINAL = "。！？!?；;"
 _CLOSERS = "”’」』）)】"

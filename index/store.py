@@ -53,8 +53,8 @@ class Contents:
 
 def expected_manifest_keys(encoder) -> dict:
     """The settings a loaded index must share with the running code and model."""
-    from index.normalize import NORMALIZER_NAME
-    from index.tokenize import tokenizer_name
+    from index.normalizer import NORMALIZER_NAME
+    from index.tokenizer import tokenizer_name
 
     return {
         "format_version": FORMAT_VERSION,

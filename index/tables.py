@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from index.ingest import subtitle
-from index.normalize import normalize
+from index.normalizer import normalize
 from index.types import Document
 
 DATABASE = "index.sqlite"

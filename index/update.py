@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from index import commit, store
-from index.build import BuildReport, build, folder_files, read_files
+from index.builder import BuildReport, build, folder_files, read_files
 from index.ingest import IngestError, read_document
 from index.types import Document
 

@@ -1,6 +1,6 @@
 """What a passage embeds (its title and section, then its sentences) and where the vectors go: passage vectors
 by id, each sentence's from the first passage holding it, reused documents' vectors copied, identical
-passages embedded once. Used by the build (index/build.py) and the Ray build (index/cluster.py)."""
+passages embedded once. Used by the build (index/builder.py) and the Ray build (index/cluster.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import numpy as np
 
 from index.embed import encode_spans_separately
-from index.normalize import normalize
+from index.normalizer import normalize
 
 
 def passage_text(header: str, norms: list[str]) -> tuple[str, list[tuple[int, int]]]:

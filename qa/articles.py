@@ -6,8 +6,7 @@ it names gets the article's own sentences, from its first (第二十条 …) to 
 
 from __future__ import annotations
 
-from index.segment import ARTICLE
-from index.store import Index
+from index import ARTICLE, Index
 
 MAX_SENTENCES = 8  # an article's paragraphs quoted at most
 _DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}

@@ -11,16 +11,27 @@ from pathlib import Path
 
 import numpy as np
 
-from index import update
-from index.build import SENTENCE_VECTORS, BuildReport, build, corpus_hash, folder_files, read_files, read_folder
-from index.commit import StoreError, commit_stamp
-from index.e5model import DEFAULT_MODEL_NAME, prepare_default_model
-from index.embed import Encoder, cache_root
-from index.ingest import page_of
-from index.precision import resolve_precision
-from index.store import Index
-from index.types import Hit
-from index.update import Change
+from index import (
+    DEFAULT_MODEL_NAME,
+    SENTENCE_VECTORS,
+    BuildReport,
+    Change,
+    Encoder,
+    Hit,
+    Index,
+    StoreError,
+    build,
+    cache_root,
+    commit_stamp,
+    corpus_hash,
+    folder_files,
+    page_of,
+    prepare_default_model,
+    read_files,
+    read_folder,
+    resolve_precision,
+    update,
+)
 from qa.articles import asked_article, find_article
 from qa.conversation import needs_history, resolve
 from qa.question import BadQuestion, Question, check, parse

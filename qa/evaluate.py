@@ -19,7 +19,7 @@ from typing import TypeVar
 import numpy as np
 from tqdm import tqdm
 
-from index.normalize import normalize
+from index import normalize
 from qa.assistant import Assistant
 from qa.types import Answer, Quote
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from index.types import Hit
+from index import Hit
 
 
 def reciprocal_rank(runs: list[list[Hit]], k: int = 60) -> list[Hit]:

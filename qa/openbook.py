@@ -18,11 +18,7 @@ import numpy as np
 import opencc
 from tqdm import tqdm
 
-from index.build import build
-from index.commit import MANIFEST
-from index.embed import Encoder
-from index.store import FORMAT_VERSION, expected_manifest_keys
-from index.types import Document
+from index import FORMAT_VERSION, MANIFEST, Document, Encoder, build, expected_manifest_keys
 from qa.assistant import Assistant, cache_root
 from qa.evaluate import at_k, contains, mrr, percentile, rate, reliability
 from qa.question import BadQuestion

@@ -8,9 +8,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from index.normalize import normalize
-from index.places import PLACES, PROVINCE_OF
-from index.tokenize import cjk_bigrams, tokenize
+from index import PLACES, PROVINCE_OF, cjk_bigrams, normalize, tokenize
 from qa.lexicon import ASKS_AMOUNT, ASKS_OTHER, FOLLOWUP, KINDS, MONEY
 
 MAX_CHARS = 500

@@ -17,11 +17,7 @@ from difflib import SequenceMatcher
 
 import numpy as np
 
-from index.normalize import normalize
-from index.segment import heading_level, is_heading
-from index.store import Index
-from index.tokenize import cjk_bigrams, tokenize
-from index.types import Hit
+from index import Hit, Index, cjk_bigrams, heading_level, is_heading, normalize, tokenize
 from qa.figures import figure_fit, figures
 from qa.lexicon import (
     ASKED_UNIT,

@@ -23,9 +23,7 @@ import torch
 from safetensors import safe_open
 from tokenizers import Tokenizer
 
-from index.bert import batch_tensors, cast_linears, forward, fuse_qkv
-from index.e5model import DEFAULT_MODEL_NAME
-from index.precision import Precision, resolve_precision
+from index import DEFAULT_MODEL_NAME, Precision, batch_tensors, cast_linears, forward, fuse_qkv, resolve_precision
 
 RERANKER = Path(str(resources.files("qa") / "data" / "reranker.safetensors"))
 EMBEDDINGS = (

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from index.normalize import normalize
-from index.sparse import top_k
-from index.store import Index
-from index.types import Hit
+from index import Hit, Index, normalize, top_k
 from qa import fusion
 from qa.lexicon import TITLE_KIND
 from qa.question import Question

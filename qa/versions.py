@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from index.ingest import undated
-from index.types import DocumentInfo
+from index import DocumentInfo, undated
 from qa.lexicon import OLD_RULE, YEAR
 from qa.question import Question
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.normalize import normalize
+from index.normalizer import normalize
 
 TINY = Path(__file__).parent / "data" / "tiny"
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from app.cli import main
-from index.build import build
+from index.builder import build
 from qa import openbook
 from qa.evaluate import (
     answer_rank,

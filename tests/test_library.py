@@ -167,10 +167,10 @@ def test_filters_and_named_documents_at_library_size(two_folders, tmp_path: Path
 
 
 def test_worker_processes_segment_as_this_one_does(two_folders, tmp_path: Path, fake_encoder, monkeypatch) -> None:
-    from index import build
+    from index import builder
 
     build_folder(two_folders, tmp_path / "serial", fake_encoder, progress=False)
-    monkeypatch.setattr(build, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(builder, "PARALLEL_FROM", 1)
     build_folder(two_folders, tmp_path / "parallel", fake_encoder, progress=False)
     serial, parallel = Index(tmp_path / "serial", fake_encoder), Index(tmp_path / "parallel", fake_encoder)
     assert list(serial.sentences) == list(parallel.sentences) and list(serial.passages) == list(parallel.passages)

@@ -16,7 +16,7 @@ from app import index_cmd
 from app.cli import main
 from index import update
 from index.commit import StoreError, locked
-from index.normalize import normalize
+from index.normalizer import normalize
 from index.store import Index
 from qa.assistant import Assistant, build_folder
 

@@ -42,7 +42,7 @@ from tqdm import tqdm
 
 from index.e5model import DEFAULT_MODEL_NAME, prepare_default_model
 from index.embed import cache_root, resolve_device
-from index.normalize import normalize
+from index.normalizer import normalize
 from index.precision import cpu_description, resolve_precision
 from index.segment import split_sentences
 from qa.read import rerank_order

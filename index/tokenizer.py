@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jieba
 
-from index.normalize import normalize
+from index.normalizer import normalize
 
 _DICT = resources.files("index") / "data" / "policy_terms.txt"
 _SYNONYMS = resources.files("index") / "data" / "synonyms.txt"

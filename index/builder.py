@@ -18,9 +18,9 @@ from tqdm import tqdm
 from index import chunk as chunking
 from index import commit, store
 from index.ingest import IngestError, read_document
-from index.normalize import NORMALIZER_NAME, normalize
+from index.normalizer import NORMALIZER_NAME, normalize
 from index.segment import split_sentences
-from index.tokenize import bigrams_normalized, tokenize_normalized, tokenizer_name
+from index.tokenizer import bigrams_normalized, tokenize_normalized, tokenizer_name
 from index.types import Document, Sentence
 from index.vectors import document_passage_texts, embed_contents
 

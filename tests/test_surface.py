@@ -1,0 +1,47 @@
+"""qa/ and app/ use the index only through its public surface (index/__init__.py), and that surface holds."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import index
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULES = ("update",)  # index modules used as namespaces
+
+
+def _index_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, name) of every name a file takes from the index package or one of its modules."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "index":
+            found += [(node.lineno, f"{node.module}:{a.name}") for a in node.names]
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names if a.name.split(".")[0] == "index"]
+    return found
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "qa").glob("*.py")) + sorted((ROOT / "app").glob("*.py")), ids=str)
+def test_qa_and_app_take_only_the_index_s_public_names(path: Path) -> None:
+    public = set(index.__all__) | set(MODULES)
+    outside = [f"line {n}: {what}" for n, what in _index_imports(path) if not what.startswith("index:")]
+    outside += [f"line {n}: {what}" for n, what in _index_imports(path) if what.split(":")[-1] not in public]
+    assert not outside, f"{path.name} reaches inside index/: {outside}"
+
+
+def test_every_public_name_resolves() -> None:
+    for name in index.__all__:
+        assert getattr(index, name) is not None, name
+    with pytest.raises(AttributeError):
+        index.no_such_name  # noqa: B018
+
+
+def test_importing_the_package_loads_no_model_code() -> None:
+    code = "import sys, index; from index import normalize; print('torch' in sys.modules, 'faiss' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
