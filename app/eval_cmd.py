@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from index import DEFAULT_MODEL_NAME
+from index import DEFAULT_MODEL_NAME, SENTENCE_VECTORS
 from qa.evaluate import HALVES
 from qa.retrieve import FUSIONS
 
@@ -59,6 +59,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL_NAME, help="sentence-transformers model name or path")
     parser.add_argument("--rescore", type=Path, metavar="RUN", help="score this saved run file instead of running")
     parser.add_argument("--rebuild", action="store_true", help="open book: rebuild the cached split index")
+    parser.add_argument(
+        "--sentence-vectors", choices=SENTENCE_VECTORS, default=SENTENCE_VECTORS[0],
+        help="open book: the split index's sentence vectors (own: each sentence alone; pooled: from its passage)",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -138,7 +142,7 @@ def _open_book(args: argparse.Namespace) -> int:
     run_file = args.rescore or args.out / f"{name}-run.jsonl"
     if args.rescore is None:
         encoder = Encoder(args.model, cache_root=cache_root())
-        index = index_for(args.open_book, split, encoder, rebuild=args.rebuild)
+        index = index_for(args.open_book, split, encoder, rebuild=args.rebuild, sentence_vectors=args.sentence_vectors)
         if args.own_paragraph:  # one paragraph: retrieval methods and the baseline have nothing to rank
             rows = run_open_book(index, questions, encoder, methods=("convex",), own_paragraph=True)
         else:
@@ -178,8 +182,9 @@ def _open_book_name(args: argparse.Namespace) -> str:
     path = args.open_book.resolve()
     script = "-simplified" if args.simplified_questions else ""
     own = "-own" if args.own_paragraph else ""
+    pooled = f"-{args.sentence_vectors}" if args.sentence_vectors != SENTENCE_VECTORS[0] else ""
     part = f"-{args.half}" if args.half else ""
-    return f"openbook-{path.parent.name}-{path.stem}{script}{own}{_sample_suffix(args)}{part}"
+    return f"openbook-{path.parent.name}-{path.stem}{script}{own}{pooled}{_sample_suffix(args)}{part}"
 
 
 def _sample_suffix(args: argparse.Namespace) -> str:

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from app.cli import add_precision
-from index import DEFAULT_MODEL_NAME
+from index import DEFAULT_MODEL_NAME, SENTENCE_VECTORS
 
 
 def add_arguments(idx: argparse.ArgumentParser) -> None:
@@ -20,8 +20,8 @@ def add_arguments(idx: argparse.ArgumentParser) -> None:
     b.add_argument("--model", default=DEFAULT_MODEL_NAME, help="sentence-transformers model name or path")
     b.add_argument(
         "--sentence-vectors",
-        choices=("own", "pooled"),
-        default="own",
+        choices=SENTENCE_VECTORS,
+        default=SENTENCE_VECTORS[0],
         help="own: each sentence encoded alone (best answers); pooled: from its passage's pass (~1.7x faster)",
     )
     b.add_argument(

@@ -9,7 +9,7 @@ from importlib import import_module
 
 _SURFACE = {  # module → the names it gives the rest of the project
     "bert": ("batch_tensors", "cast_linears", "forward", "fuse_qkv"),  # the reranker's BERT layers
-    "builder": ("SENTENCE_VECTORS", "BuildReport", "build", "corpus_hash", "folder_files", "read_files", "read_folder"),
+    "builder": ("BuildReport", "build", "corpus_hash", "folder_files", "read_files", "read_folder"),
     "cluster": ("build_on_ray",),  # the build on Ray (the optional `cluster` extra)
     "commit": ("MANIFEST", "StoreError", "commit_stamp", "read_manifest"),
     "e5model": ("DEFAULT_MODEL_NAME", "prepare_default_model"),
@@ -23,7 +23,7 @@ _SURFACE = {  # module → the names it gives the rest of the project
     "sparse": ("top_k",),
     "store": ("FORMAT_VERSION", "Index", "expected_manifest_keys"),
     "tokenizer": ("cjk_bigrams", "tokenize"),
-    "types": ("Document", "DocumentInfo", "Hit"),
+    "types": ("SENTENCE_VECTORS", "Document", "DocumentInfo", "Hit"),
     "update": ("Change",),
 }
 _HOME = {name: module for module, names in _SURFACE.items() for name in names}

@@ -21,10 +21,9 @@ from index.ingest import IngestError, read_document
 from index.normalizer import NORMALIZER_NAME, normalize
 from index.segment import split_sentences
 from index.tokenizer import bigrams_normalized, tokenize_normalized, tokenizer_name
-from index.types import Document, Sentence
+from index.types import SENTENCE_VECTORS, Document, Sentence
 from index.vectors import document_passage_texts, embed_contents
 
-SENTENCE_VECTORS = ("own", "pooled")  # the first is the default
 PARALLEL_FROM = 200  # documents; fewer are segmented in this process (workers take seconds to start)
 
 

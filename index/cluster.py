@@ -18,7 +18,6 @@ import numpy as np
 
 from index import commit
 from index.builder import (
-    SENTENCE_VECTORS,
     BuildReport,
     assemble,
     build_manifest,
@@ -28,6 +27,7 @@ from index.builder import (
 )
 from index.embed import Encoder, cache_root
 from index.ingest import IngestError, parse_document
+from index.types import SENTENCE_VECTORS
 from index.vectors import document_passage_texts, embed_passages, place_vectors
 
 CONNECT_TIMEOUT_S = 45  # the issue allows 60 s to say an address cannot be reached

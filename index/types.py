@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# How a sentence gets its vector: "own", encoded alone; "pooled", from its passage's forward pass. First: default.
+SENTENCE_VECTORS = ("own", "pooled")
+
 
 @dataclass(frozen=True)
 class Document:

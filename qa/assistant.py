@@ -32,7 +32,7 @@ from index import (
     resolve_precision,
     update,
 )
-from qa.articles import asked_article, find_article
+from qa.articles import find_article
 from qa.conversation import needs_history, resolve
 from qa.question import BadQuestion, Question, check, parse
 from qa.read import Reader, Scored
@@ -224,15 +224,13 @@ class Assistant:
         question = resolve(asked, history)
         vector = self._encoder.encode([question.norm], "query")[0]
         t1 = time.perf_counter()
-        named, hits = self._retrieve(retriever, question, vector, place, source)
+        names, hits = self._retrieve(retriever, question, vector, place, source)
         t2 = time.perf_counter()
-        article = asked_article(question.norm)
-        titled = retriever.titled_documents(question) if article is not None else []
-        if titled:  # "…条例第二十条规定了什么": that article answers, whatever its wording
-            chosen, hits = _article(index, titled, article, hits)
+        if names.article is not None and names.titled:  # "…条例第二十条规定了什么": that article answers
+            chosen, hits = _article(index, list(names.titled), names.article, hits)
             confidence = 1.0 if chosen else 0.0
         else:
-            scored = reader.read(question, vector, hits[: self.passages], named)
+            scored = reader.read(question, vector, hits[: self.passages], list(names.documents))
             chosen, confidence = reader.answers(question, scored)
         t3 = time.perf_counter()
         timings = {"encode_ms": (t1 - t0) * 1e3, "retrieve_ms": (t2 - t1) * 1e3, "read_ms": (t3 - t2) * 1e3}
@@ -248,10 +246,11 @@ class Assistant:
         )
 
     def _retrieve(self, retriever: Retriever, question, vector, place: str | None, source: str | None):
-        """The documents the question names (none when a source is given: that is the document) and the
+        """What the question names (no document when a source is given: that is the document) and the
         passages retrieved."""
-        named = [] if source else retriever.named_documents(question)
-        return named, retriever.retrieve(question, vector, max(self.passages, 10), named, place=place, source=source)
+        names = retriever.names(question)
+        names = names.without_documents() if source else names
+        return names, retriever.retrieve(question, vector, max(self.passages, 10), names, place=place, source=source)
 
     def candidates(self, text: str, history: list[str] | None = None, source: str | None = None) -> Candidates:
         """The reader's candidate sentences for a question with their feature rows: what `bench/train_reader.py`
@@ -259,8 +258,8 @@ class Assistant:
         index, retriever, reader = self._current()
         question = resolve(parse(check(text)), history or [])
         vector = self._encoder.encode([question.norm], "query")[0]
-        named, hits = self._retrieve(retriever, question, vector, None, source)
-        ids, x = reader.candidates(question, vector, hits[: self.passages], named)
+        names, hits = self._retrieve(retriever, question, vector, None, source)
+        ids, x = reader.candidates(question, vector, hits[: self.passages], list(names.documents))
         texts = []
         for s in ids:
             sentence = index.sentences[s]

@@ -18,7 +18,7 @@ import numpy as np
 import opencc
 from tqdm import tqdm
 
-from index import FORMAT_VERSION, MANIFEST, Document, Encoder, build, expected_manifest_keys
+from index import FORMAT_VERSION, MANIFEST, SENTENCE_VECTORS, Document, Encoder, build, expected_manifest_keys
 from qa.assistant import Assistant, cache_root
 from qa.evaluate import at_k, contains, mrr, percentile, rate, reliability
 from qa.question import BadQuestion
@@ -72,8 +72,16 @@ def simplified(questions: list[OpenQuestion]) -> list[OpenQuestion]:
     return [replace(q, question=t2s.convert(q.question)) for q in questions]
 
 
-def index_for(path: Path, split: Split, encoder: Encoder, progress: bool = True, rebuild: bool = False) -> Path:
-    """The split's index, built once and cached by file name, file hash, index format and model.
+def index_for(
+    path: Path,
+    split: Split,
+    encoder: Encoder,
+    progress: bool = True,
+    rebuild: bool = False,
+    sentence_vectors: str = SENTENCE_VECTORS[0],
+) -> Path:
+    """The split's index, built once and cached by file name, file hash, index format, model and how its
+    sentences get their vectors.
 
     Passage-side vectors are kept beside it, so a rebuild (after a tokenizer or chunking change)
     embeds only the texts it has not embedded before.
@@ -81,10 +89,11 @@ def index_for(path: Path, split: Split, encoder: Encoder, progress: bool = True,
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
     model = "".join(c if c.isalnum() or c in "-_." else "_" for c in encoder.name)
     folder = cache_root() / "openbook"
-    out = folder / f"{Path(path).stem}-{digest}-v{FORMAT_VERSION}-{model}"
+    mode = "" if sentence_vectors == SENTENCE_VECTORS[0] else f"-{sentence_vectors}"
+    out = folder / f"{Path(path).stem}-{digest}-v{FORMAT_VERSION}-{model}{mode}"
     if rebuild or not _current(out, encoder):
         vectors = MemoEncoder(encoder, folder / f"{Path(path).stem}-{digest}-{model}.vectors")
-        build(split.paragraphs, out, vectors, progress=progress)
+        build(split.paragraphs, out, vectors, progress=progress, sentence_vectors=sentence_vectors)
     return out
 
 

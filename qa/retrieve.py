@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 
 from index import Hit, Index, normalize, top_k
 from qa import fusion
+from qa.articles import asked_article
 from qa.lexicon import TITLE_KIND
 from qa.question import Question
 from qa.versions import Versions
@@ -13,6 +16,20 @@ from qa.versions import Versions
 FUSIONS = ("convex", "rrf", "dense", "bm25")
 TITLE_CLUE = 4  # characters of a title that, unique to one document, name it (公共服务业发展)
 CANDIDATES = 100  # passages each searcher contributes to the union that fusion ranks
+
+
+@dataclass(frozen=True)
+class Names:
+    """What a question names in an index, read once per question (`Retriever.names`)."""
+
+    documents: tuple[int, ...]  # the documents it is about (by place, else by title): retrieval prefers them
+    article: int | None  # the article it asks for (…第二十条规定了什么), or None
+    titled: tuple[int, ...]  # the documents its words name by title (read when an article is asked or no place)
+    hidden: tuple[int, ...]  # superseded versions it does not ask for: never retrieved
+
+    def without_documents(self) -> Names:
+        """The same, naming no document: a question asked of one source already has its document."""
+        return replace(self, documents=())
 
 
 class Retriever:
@@ -49,13 +66,14 @@ class Retriever:
         question: Question,
         query_vector: np.ndarray,
         k: int,
-        named: list[int] | None = None,
+        names: Names | None = None,
         place: str | None = None,
         source: str | None = None,
     ) -> list[Hit]:
-        """The top `k` passages, preferring the `named` documents; `place`/`source` restrict to matching ones."""
-        if named is None:
-            named = self.named_documents(question)
+        """The top `k` passages, preferring the documents the question names (`names`, read here when not
+        given); `place`/`source` restrict to matching ones."""
+        names = names or self.names(question)
+        named = list(names.documents)
         allowed = self._allowed(place, source)
         if allowed is not None and not len(allowed):
             return []
@@ -67,9 +85,8 @@ class Retriever:
                 named_ids = np.intersect1d(named_ids, allowed)
             ids = np.union1d(ids, self._candidates(query_vector, terms, named_ids, max(CANDIDATES, k)))
         docs = self.index.passage_docs(ids)
-        hidden = self.versions.hidden(question)
-        if hidden:  # superseded versions the question does not ask for
-            current = ~np.isin(docs, hidden)
+        if names.hidden:  # superseded versions the question does not ask for
+            current = ~np.isin(docs, names.hidden)
             ids, docs = ids[current], docs[current]
         if not len(ids):
             return []
@@ -107,25 +124,32 @@ class Retriever:
             out[hit.item] = hit.score
         return out
 
-    def named_documents(self, question: Question) -> list[int]:
-        """Documents the question names: by their place (天津), else by a part of a title no other title shares.
+    def names(self, question: Question) -> Names:
+        """What the question names: documents by their place (天津), else by their title (whole, or a part no
+        other title shares); the article it asks for; the superseded versions it does not ask for.
 
         A title counts with its subtitle (`——市发改委调研报告`), which is how people refer to a report;
-        documents sharing one title (versions of one regulation) are named together.
+        documents sharing one title (versions of one regulation) are named together. An old version the
+        question asks for (its year, 旧版) replaces its successor.
         """
+        asked = self.versions.asked_for(question)
+        article = asked_article(question.norm)
         by_place = sorted(d for place, docs in self._by_place.items() if question.about(place) for d in docs)
-        return self._current(question, by_place) if by_place else self.titled_documents(question)
+        titled = self._current(asked, self._titled(question)) if article is not None or not by_place else []
+        documents = self._current(asked, by_place) if by_place else titled
+        hidden = tuple(d for d in self.versions.newer if d not in asked)
+        return Names(tuple(documents), article, tuple(titled), hidden)
 
-    def titled_documents(self, question: Question) -> list[int]:
-        """Documents the question names: by their whole short title (老年人权益保障法, 民法典总则编: the longest
-        such title wins over titles inside it), else by a part of their title no other title shares."""
+    def _titled(self, question: Question) -> list[int]:
+        """Documents named by their whole short title (老年人权益保障法, 民法典总则编: the longest such title
+        wins over titles inside it), else by a part of their title no other title shares."""
         named = self._whole_titles(question.norm)
         if not named:
             for i in range(len(question.norm) - TITLE_CLUE + 1):
                 owners = self._clues.get(question.norm[i : i + TITLE_CLUE], ())
                 if len(owners) == 1 and TITLE_KIND.search(question.norm, i + TITLE_CLUE):
                     named |= owners
-        return self._current(question, sorted(d for name in named for d in self._by_name[name]))
+        return sorted(d for name in named for d in self._by_name[name])
 
     def _whole_titles(self, text: str) -> set[str]:
         found = {}
@@ -134,9 +158,9 @@ class Retriever:
                 found[name] = core
         return {n for n, core in found.items() if not any(core != c and core in c for c in found.values())}
 
-    def _current(self, question: Question, docs: list[int]) -> list[int]:
-        """`docs` less the versions the question is not about: an old one it asks for replaces its successor."""
-        asked = self.versions.asked_for(question)
+    def _current(self, asked: set[int], docs: list[int]) -> list[int]:
+        """`docs` less the versions the question is not about: an old one it asks for (`asked`) replaces its
+        successor."""
         dropped = (set(self.versions.newer) - asked) | {self.versions.newer[d] for d in asked if d in docs}
         return [d for d in docs if d not in dropped]
 

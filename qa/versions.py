@@ -31,11 +31,6 @@ class Versions:
     def superseded(self, doc: int) -> bool:
         return doc in self.newer
 
-    def hidden(self, question: Question) -> list[int]:
-        """The superseded documents this question should not be answered from."""
-        asked = self.asked_for(question)
-        return [d for d in self.newer if d not in asked]
-
     def asked_for(self, question: Question) -> set[int]:
         """The superseded documents the question asks for: it names their year (and not their successor's)
         or asks for the old rule."""

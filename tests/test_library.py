@@ -161,9 +161,10 @@ def test_filters_and_named_documents_at_library_size(two_folders, tmp_path: Path
     assert {p.source for p in answer.passages} == {"tianjin.txt"}
     retriever = Retriever(assistant.index)
     question = parse("上海市住宅物业管理规定第二十条规定了什么")
-    named = retriever.named_documents(question)
-    hits = retriever.retrieve(question, fake_encoder.encode([question.norm], "query")[0], 2, named)
-    assert {assistant.index.passages[h.item].doc for h in hits} <= set(named)
+    names = retriever.names(question)
+    assert names.article == 20 and names.documents
+    hits = retriever.retrieve(question, fake_encoder.encode([question.norm], "query")[0], 2, names)
+    assert {assistant.index.passages[h.item].doc for h in hits} <= set(names.documents)
 
 
 def test_worker_processes_segment_as_this_one_does(two_folders, tmp_path: Path, fake_encoder, monkeypatch) -> None:
@@ -216,6 +217,6 @@ def test_a_title_clue_names_a_document_only_when_the_question_means_a_document(t
     retriever = Retriever(Index(tmp_path / "idx", fake_encoder))
     sources = [d.source for d in retriever.index.catalog]
     # 社会保险 is in one title only, but here it is the name of an office, not of a law
-    assert retriever.named_documents(parse("社会保险行政部门受理工伤认定申请后多长时间要作出决定?")) == []
-    named = retriever.named_documents(parse("按社会保险那部法,工伤职工享受什么待遇?"))
+    assert retriever.names(parse("社会保险行政部门受理工伤认定申请后多长时间要作出决定?")).documents == ()
+    named = retriever.names(parse("按社会保险那部法,工伤职工享受什么待遇?")).documents
     assert [sources[d] for d in named] == ["社会保险法.md"]
