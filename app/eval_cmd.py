@@ -61,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rebuild", action="store_true", help="open book: rebuild the cached split index")
     parser.add_argument(
         "--sentence-vectors", choices=SENTENCE_VECTORS, default=SENTENCE_VECTORS[0],
-        help="open book: the split index's sentence vectors (own: each sentence alone; pooled: from its passage)",
+        help="open book: the split index's sentence vectors (pooled: from its passage; own: each sentence alone)",
     )  # fmt: skip
 
 

@@ -22,7 +22,7 @@ def add_arguments(idx: argparse.ArgumentParser) -> None:
         "--sentence-vectors",
         choices=SENTENCE_VECTORS,
         default=SENTENCE_VECTORS[0],
-        help="own: each sentence encoded alone (best answers); pooled: from its passage's pass (~1.7x faster)",
+        help="pooled (default): each sentence's vector from its passage's pass; own: each encoded alone (~1.7x slower)",
     )
     b.add_argument(
         "--ray", nargs="?", const="local", metavar="ADDRESS", help="build on Ray (a local one, or ray://host:port)"

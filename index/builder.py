@@ -96,8 +96,8 @@ def build(
 ) -> None:
     """Write a complete index for `documents` to `out` and commit it; the index there until then stays whole.
 
-    `sentence_vectors`: "own" encodes every sentence on its own (the reader's best: DRCD sentence hit@1
-    0.799 against 0.791); "pooled" takes them from the passage's forward pass (builds ~1.7× faster).
+    `sentence_vectors`: "pooled" (the default) takes each sentence's vector from its passage's forward pass;
+    "own" encodes every sentence on its own as well (~1.7× the model's work; see index/types.py).
 
     `reuse`, an index built with the same encoder and settings, lends its segmentation and vectors to every
     document it holds with the same source and text, so changing a few documents embeds only those.

@@ -91,19 +91,20 @@ def index_for(
     folder = cache_root() / "openbook"
     mode = "" if sentence_vectors == SENTENCE_VECTORS[0] else f"-{sentence_vectors}"
     out = folder / f"{Path(path).stem}-{digest}-v{FORMAT_VERSION}-{model}{mode}"
-    if rebuild or not _current(out, encoder):
+    if rebuild or not _current(out, encoder, sentence_vectors):
         vectors = MemoEncoder(encoder, folder / f"{Path(path).stem}-{digest}-{model}.vectors")
         build(split.paragraphs, out, vectors, progress=progress, sentence_vectors=sentence_vectors)
     return out
 
 
-def _current(out: Path, encoder: Encoder) -> bool:
+def _current(out: Path, encoder: Encoder, sentence_vectors: str) -> bool:
     """Whether a cached index exists and was built the way this code and model would build it."""
     try:
         manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return all(manifest.get(k) == v for k, v in expected_manifest_keys(encoder).items())
+    wanted = expected_manifest_keys(encoder) | {"sentence_vectors": sentence_vectors}
+    return all(manifest.get(k) == v for k, v in wanted.items())
 
 
 class MemoEncoder:

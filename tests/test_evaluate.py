@@ -296,9 +296,10 @@ def test_open_book_index_is_cached(tiny_split: Path, tmp_path: Path, fake_encode
     first = openbook.index_for(tiny_split, split, fake_encoder, progress=False)
     assert openbook.index_for(tiny_split, split, fake_encoder, progress=False) == first
     assert len(built) == 1 and first.is_relative_to(tmp_path / "cache")
-    pooled = openbook.index_for(tiny_split, split, fake_encoder, progress=False, sentence_vectors="pooled")
-    assert pooled != first and len(built) == 2  # its own index, cached apart
-    assert json.loads((pooled / "manifest.json").read_text())["sentence_vectors"] == "pooled"
+    own = openbook.index_for(tiny_split, split, fake_encoder, progress=False, sentence_vectors="own")
+    assert own != first and len(built) == 2  # its own index, cached apart
+    assert json.loads((own / "manifest.json").read_text())["sentence_vectors"] == "own"
+    assert json.loads((first / "manifest.json").read_text())["sentence_vectors"] == "pooled"
 
 
 def test_memo_encoder_embeds_each_text_once_and_keeps_passage_vectors(tmp_path: Path, fake_encoder) -> None:

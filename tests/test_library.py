@@ -180,11 +180,11 @@ def test_worker_processes_segment_as_this_one_does(two_folders, tmp_path: Path, 
 
 
 def test_sentence_vectors_mode_is_recorded(tiny_folder: Path, tmp_path: Path, fake_encoder) -> None:
-    build_folder(tiny_folder, tmp_path / "own", fake_encoder, progress=False)
-    build_folder(tiny_folder, tmp_path / "pooled", fake_encoder, progress=False, sentence_vectors="pooled")
+    build_folder(tiny_folder, tmp_path / "own", fake_encoder, progress=False, sentence_vectors="own")
+    build_folder(tiny_folder, tmp_path / "pooled", fake_encoder, progress=False)  # the default
     assert Index(tmp_path / "own", fake_encoder).manifest["sentence_vectors"] == "own"
     assert Index(tmp_path / "pooled", fake_encoder).manifest["sentence_vectors"] == "pooled"
-    with pytest.raises(StoreError, match="own or pooled"):
+    with pytest.raises(StoreError, match="pooled or own"):
         build_folder(tiny_folder, tmp_path / "x", fake_encoder, progress=False, sentence_vectors="fast")
 
 
