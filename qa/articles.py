@@ -6,7 +6,8 @@ it names gets the article's own sentences, from its first (第二十条 …) to 
 
 from __future__ import annotations
 
-from index import ARTICLE, Index
+from index import ARTICLE, Hit, Index
+from qa.types import Scored
 
 MAX_SENTENCES = 8  # an article's paragraphs quoted at most
 _DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
@@ -49,3 +50,13 @@ def find_article(index: Index, doc: int, article: int) -> tuple[list[int], int |
 def _article_of(section: str) -> int | None:
     last = ARTICLE.fullmatch(section.rsplit(" / ", 1)[-1])
     return number(last.group(1)) if last else None
+
+
+def article_answer(index: Index, docs: list[int], article: int, hits: list[Hit]) -> tuple[list[Scored], list[Hit]]:
+    """The article's sentences (none when the named documents have no such article), its passage first."""
+    for doc in docs:
+        sentences, p = find_article(index, doc, article)
+        if sentences:
+            top = max([h.score for h in hits] + [1.0])
+            return [Scored(s, 1.0) for s in sentences], [Hit(p, top)] + [h for h in hits if h.item != p]
+    return [], hits

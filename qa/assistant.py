@@ -32,10 +32,10 @@ from index import (
     resolve_precision,
     update,
 )
-from qa.articles import find_article
+from qa.articles import article_answer
 from qa.conversation import needs_history, resolve
 from qa.question import BadQuestion, Question, check, parse
-from qa.read import Reader, Scored
+from qa.read import Reader
 from qa.reader_model import Model
 from qa.rerank import CrossEncoder
 from qa.retrieve import Retriever
@@ -227,7 +227,7 @@ class Assistant:
         names, hits = self._retrieve(retriever, question, vector, place, source)
         t2 = time.perf_counter()
         if names.article is not None and names.titled:  # "…条例第二十条规定了什么": that article answers
-            chosen, hits = _article(index, list(names.titled), names.article, hits)
+            chosen, hits = article_answer(index, list(names.titled), names.article, hits)
             confidence = 1.0 if chosen else 0.0
         else:
             scored = reader.read(question, vector, hits[: self.passages], list(names.documents))
@@ -275,16 +275,6 @@ class Candidates:
     texts: list[tuple[str, str]]  # each sentence's (source, original text)
     x: np.ndarray  # their `FEATURES` rows
     fits: list[bool]  # whether each can answer the question's kind (a figure for 多少…)
-
-
-def _article(index: Index, docs: list[int], article: int, hits: list[Hit]) -> tuple[list[Scored], list[Hit]]:
-    """The article's sentences (none when the named documents have no such article), its passage first."""
-    for doc in docs:
-        sentences, p = find_article(index, doc, article)
-        if sentences:
-            top = max([h.score for h in hits] + [1.0])
-            return [Scored(s, 1.0) for s in sentences], [Hit(p, top)] + [h for h in hits if h.item != p]
-    return [], hits
 
 
 def _quote(index: Index, versions: Versions, doc: int, start: int, end: int, section: str, score: float) -> Quote:

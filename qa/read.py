@@ -37,13 +37,7 @@ from qa.lexicon import (
 from qa.question import Question
 from qa.reader_model import FEATURES, Model
 from qa.rerank import CrossEncoder
-
-
-@dataclass(frozen=True)
-class Scored:
-    sentence: int
-    score: float  # the probability that the sentence answers the question
-    lexical: float = 1.0  # share of the question's term weight it holds
+from qa.types import Scored
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,17 @@
-"""What the assistant returns: quotes with citations, and the answer that holds them."""
+"""What the reader and the assistant return: scored sentences, quotes with citations, and the answer that holds them."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A sentence (by id) as the reader scored it."""
+
+    sentence: int
+    score: float  # the probability that the sentence answers the question
+    lexical: float = 1.0  # share of the question's term weight it holds
 
 
 @dataclass(frozen=True)

@@ -45,3 +45,11 @@ def test_importing_the_package_loads_no_model_code() -> None:
     code = "import sys, index; from index import normalize; print('torch' in sys.modules, 'faiss' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("package", ["index", "qa", "app"])
+def test_every_library_module_is_at_most_300_lines(package: str) -> None:
+    long = {
+        p.name: n for p in (ROOT / package).glob("*.py") if (n := len(p.read_text(encoding="utf-8").splitlines())) > 300
+    }
+    assert not long, f"split these by job: {long}"
