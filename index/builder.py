@@ -21,7 +21,7 @@ from index.ingest import IngestError, read_document
 from index.normalizer import NORMALIZER_NAME, normalize
 from index.segment import split_sentences
 from index.tokenizer import bigrams_normalized, tokenize_normalized, tokenizer_name
-from index.types import SENTENCE_VECTORS, Document, Sentence
+from index.types import SENTENCE_VECTORS, Document, Segmented, Sentence
 from index.vectors import document_passage_texts, embed_contents
 
 PARALLEL_FROM = 200  # documents; fewer are segmented in this process (workers take seconds to start)
@@ -183,12 +183,12 @@ def _segment(documents: list[Document], progress: bool, reuse: store.Index | Non
     bar = tqdm(range(len(documents)), desc="segmenting", unit="doc", disable=not progress or len(fresh) < 50)
     for d in bar:
         if d in reused:
-            *rows, old_sentences, old_passages = reuse.document_rows(reused[d])
+            rows, old_sentences, old_passages = reuse.document_rows(reused[d])
             copied.append((old_passages, n_passages, old_sentences, n_sentences))
             every.append(rows)
         else:
             every.append(next(parts))
-        n_sentences, n_passages = n_sentences + len(every[-1][0]), n_passages + len(every[-1][3])
+        n_sentences, n_passages = n_sentences + len(every[-1].sentences), n_passages + len(every[-1].passages)
     if pool is not None:
         pool.shutdown()
     return assemble(documents, every), copied
@@ -199,27 +199,27 @@ def _is_prefix(copied, old_passages: int) -> bool:
     return sum(len(old) for old, *_ in copied) == old_passages and all(old.start == new for old, new, *_ in copied)
 
 
-def assemble(documents: list[Document], parts) -> store.Contents:
-    """One index's rows from each document's segmentation (as `segment_document` gives it), in order."""
+def assemble(documents: list[Document], parts: list[Segmented]) -> store.Contents:
+    """One index's rows from each document's segmentation, in order."""
     c = store.Contents(documents, [], [], [], [], [], np.zeros(0), np.zeros(0))
-    for d, (sentences, norms, tokens, passages, headers) in enumerate(parts):
+    for d, part in enumerate(parts):
         base = len(c.sentences)
-        c.sentences += [replace(s, doc=d) for s in sentences]
-        c.passages += [replace(x, doc=d, first=x.first + base, last=x.last + base) for x in passages]
-        c.sentence_norms += norms
-        c.sentence_tokens += tokens
-        c.passage_headers += headers
+        c.sentences += [replace(s, doc=d) for s in part.sentences]
+        c.passages += [replace(x, doc=d, first=x.first + base, last=x.last + base) for x in part.passages]
+        c.sentence_norms += part.norms
+        c.sentence_tokens += part.tokens
+        c.passage_headers += part.headers
     return c
 
 
-def segment_document(doc: Document):
+def segment_document(doc: Document) -> Segmented:
     """One document's sentences (numbered from 0), their normalised text and words, its passages and their words."""
     sentences = [Sentence(0, s.start, s.end, s.clean, s.section) for s in split_sentences(doc.text)]
     norms = [normalize(s.clean) for s in sentences]
     tokens = [tokenize_normalized(n) for n in norms]
     passages = chunking.chunk(sentences, offset=0)
     header = functools.lru_cache(maxsize=None)(lambda section: tokenize_normalized(normalize(f"{doc.title} {section}")))
-    return sentences, norms, tokens, passages, [header(p.section) for p in passages]
+    return Segmented(sentences, norms, tokens, passages, [header(p.section) for p in passages])
 
 
 def precision_record(encoder) -> dict:

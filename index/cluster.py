@@ -202,9 +202,9 @@ class _Embedder:
                 payloads.append(b"")
                 continue
             document, segmented = item
-            sentences, _, _, passages, _ = segmented
+            passages = segmented.passages
             passage_vectors = np.zeros((len(passages), self.encoder.dim), dtype=np.float32)
-            sentence_vectors = np.zeros((len(sentences), self.encoder.dim), dtype=np.float32)
+            sentence_vectors = np.zeros((len(segmented.sentences), self.encoder.dim), dtype=np.float32)
             place_vectors(passages, doc_texts, known, range(len(passages)), passage_vectors, sentence_vectors)
             payloads.append(pickle.dumps((document, segmented, passage_vectors, sentence_vectors)))
         batch = batch.drop(columns=["payload"])
@@ -213,5 +213,4 @@ class _Embedder:
 
 
 def _passage_texts(document, segmented) -> tuple[list[str], list[list[tuple[int, int]]]]:
-    _, norms, _, passages, _ = segmented
-    return document_passage_texts([document], norms, passages)  # a document's own passages say doc 0
+    return document_passage_texts([document], segmented.norms, segmented.passages)  # its own: doc 0

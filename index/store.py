@@ -29,7 +29,7 @@ from index import dense
 from index.commit import StoreError, live_files, read_manifest, rebuild_hint, write_generation
 from index.sparse import best_of, bm25_candidates, bm25_scores, top_k, write_sparse
 from index.tables import CATALOG, DATABASE, Rows, connect_readonly, write_tables
-from index.types import Document, DocumentInfo, Passage, Sentence
+from index.types import Document, DocumentInfo, Passage, Segmented, Sentence
 
 FORMAT_VERSION = 6
 ROW_CACHE = 4096
@@ -148,7 +148,7 @@ class Index:
             .fetchone()
         )
 
-    def document_rows(self, d: int) -> tuple:
+    def document_rows(self, d: int) -> tuple[Segmented, range, range]:
         """Document `d`'s sentences (with normalised text and words) and passages (with their header words) as
         segmentation made them (numbered from 0, document 0), and the ranges of their sentence and passage ids
         here: what a new generation reuses."""
@@ -177,7 +177,7 @@ class Index:
         norms = [row[4] for row in rows]
         tokens = [row[5].split(" ") if row[5] else [] for row in rows]
         local = [replace(x, first=x.first - s0, last=x.last - s0) for x in passages]
-        return sentences, norms, tokens, local, headers, range(s0, s1), range(p0, p0 + info.passages)
+        return Segmented(sentences, norms, tokens, local, headers), range(s0, s1), range(p0, p0 + info.passages)
 
     def by_source(self, source: str) -> int | None:
         """The position of the document named `source`, or None."""

@@ -67,3 +67,14 @@ class Hit:
 
     item: int
     score: float
+
+
+@dataclass(frozen=True)
+class Segmented:
+    """One document cut up, numbered from 0 as document 0: what segmentation makes and a new generation reuses."""
+
+    sentences: list[Sentence]
+    norms: list[str]  # each sentence's normalised text
+    tokens: list[list[str]]  # each sentence's words
+    passages: list[Passage]
+    headers: list[list[str]]  # each passage's title-and-section words

@@ -39,7 +39,8 @@ def asked_article(question_text: str) -> int | None:
 def find_article(index: Index, doc: int, article: int) -> tuple[list[int], int | None]:
     """Sentence ids of article `article` of document `doc` (by the article segmentation put in their section
     path) and the id of the passage that opens it; ([], None) when the document has no such article."""
-    sentences, _, _, passages, _, sentence_ids, passage_ids = index.document_rows(doc)
+    rows, sentence_ids, passage_ids = index.document_rows(doc)
+    sentences, passages = rows.sentences, rows.passages
     found = [i for i, s in enumerate(sentences) if _article_of(s.section) == article][:MAX_SENTENCES]
     if not found:
         return [], None
