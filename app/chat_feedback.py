@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,7 +27,7 @@ def feedback_record(answer: Answer, rating: str, answer_text: str, filters: dict
     if rating not in RATINGS:
         raise ValueError(f"rating must be one of {', '.join(RATINGS)}, not {rating!r}")
     quotes = answer.sentences if answer.answered else answer.passages
-    citations = [{k: v for k, v in asdict(q).items() if k != "score"} for q in quotes]
+    citations = [q.to_json(drop=("score",)) for q in quotes]
     return {
         "time": datetime.now(UTC).isoformat(timespec="seconds"),
         "rating": rating,

@@ -120,7 +120,7 @@ def gold_span(row: dict, texts) -> list[int] | None:
 
 
 def quote_row(q: Quote) -> dict:
-    return {"source": q.source, "start": q.start, "end": q.end, "text": q.text}
+    return q.to_json(only=("source", "start", "end", "text"))
 
 
 # ---- scoring ---------------------------------------------------------------------------------------

@@ -36,6 +36,13 @@ class Quote:
         page = f" 第{self.page}页" if self.page else ""
         return f"{self.source}{page} {self.start}–{self.end}"
 
+    def to_json(self, drop: tuple[str, ...] = (), only: tuple[str, ...] | None = None) -> dict:
+        """The quote as JSON, the one way every output writes it (`--json`, the API, feedback, evaluation runs):
+        its fields less `drop` (or just `only`), `page` only for a document that has pages."""
+        fields = asdict(self)
+        keys = only or [k for k in fields if k not in drop and (k != "page" or self.page)]
+        return {k: fields[k] for k in keys}
+
 
 LOW_CONFIDENCE = 0.5  # below this, the first quote (calibrated on dev) is right less often than not
 
@@ -70,12 +77,7 @@ class Answer:
             "resolved_question": self.resolved,
             "answered": self.answered,
             "confidence": self.confidence,
-            "sentences": [_quote_json(q, drop) for q in self.sentences],
-            "passages": [_quote_json(q, drop + ("section",)) for q in self.passages],
+            "sentences": [q.to_json(drop) for q in self.sentences],
+            "passages": [q.to_json(drop + ("section",)) for q in self.passages],
         }
         return ({"id": id} if id is not None else {}) | data
-
-
-def _quote_json(quote: Quote, drop: tuple[str, ...]) -> dict:
-    """A quote in the `--json` contract; `page` only for a document that has pages."""
-    return {k: v for k, v in asdict(quote).items() if k not in drop and (k != "page" or v)}
