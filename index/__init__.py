@@ -23,7 +23,7 @@ _SURFACE = {  # module → the names it gives the rest of the project
     "sparse": ("top_k",),
     "store": ("FORMAT_VERSION", "Index", "expected_manifest_keys"),
     "tokenizer": ("cjk_bigrams", "tokenize"),
-    "types": ("SENTENCE_VECTORS", "Document", "DocumentInfo", "Hit"),
+    "types": ("SENTENCE_VECTORS", "Document", "DocumentInfo", "Hit", "TextEncoder"),
     "update": ("Change",),
 }
 _HOME = {name: module for module, names in _SURFACE.items() for name in names}

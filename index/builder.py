@@ -21,7 +21,7 @@ from index.ingest import IngestError, read_document
 from index.normalizer import NORMALIZER_NAME, normalize
 from index.segment import split_sentences
 from index.tokenizer import bigrams_normalized, tokenize_normalized, tokenizer_name
-from index.types import SENTENCE_VECTORS, Document, Segmented, Sentence
+from index.types import SENTENCE_VECTORS, Document, Segmented, Sentence, TextEncoder
 from index.vectors import document_passage_texts, embed_contents
 
 PARALLEL_FROM = 200  # documents; fewer are segmented in this process (workers take seconds to start)
@@ -86,7 +86,7 @@ def read_folder(folder: Path, report: BuildReport) -> list[Document]:
 def build(
     documents: list[Document],
     out: Path,
-    encoder,
+    encoder: TextEncoder,
     progress: bool = True,
     reuse: store.Index | None = None,
     folders: list[Path] | None = None,

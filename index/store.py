@@ -29,7 +29,7 @@ from index import dense
 from index.commit import StoreError, live_files, read_manifest, rebuild_hint, write_generation
 from index.sparse import best_of, bm25_candidates, bm25_scores, top_k, write_sparse
 from index.tables import CATALOG, DATABASE, Rows, connect_readonly, write_tables
-from index.types import Document, DocumentInfo, Passage, Segmented, Sentence
+from index.types import Document, DocumentInfo, Passage, Segmented, Sentence, TextEncoder
 
 FORMAT_VERSION = 6
 ROW_CACHE = 4096
@@ -51,7 +51,7 @@ class Contents:
     grows: Index | None = None  # an index whose passages are this one's first, unchanged: its FAISS index grows
 
 
-def expected_manifest_keys(encoder) -> dict:
+def expected_manifest_keys(encoder: TextEncoder) -> dict:
     """The settings a loaded index must share with the running code and model."""
     from index.normalizer import NORMALIZER_NAME
     from index.tokenizer import tokenizer_name
@@ -78,7 +78,7 @@ def write(contents: Contents, out: Path, manifest: dict) -> None:
     write_generation(out, fill, manifest)
 
 
-def _check_manifest(path: Path, encoder) -> dict:
+def _check_manifest(path: Path, encoder: TextEncoder) -> dict:
     manifest = read_manifest(path)
     for key, want in expected_manifest_keys(encoder).items():
         got = manifest.get(key)
@@ -91,7 +91,7 @@ def _check_manifest(path: Path, encoder) -> dict:
 class Index:
     """An opened index: the document catalogue in memory, rows and vectors read on demand."""
 
-    def __init__(self, path: Path, encoder):
+    def __init__(self, path: Path, encoder: TextEncoder):
         self.path = Path(path)
         self.encoder = encoder
         self.manifest = _check_manifest(self.path, encoder)

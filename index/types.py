@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # How a sentence gets its vector: "pooled", from its passage's forward pass (the default: one pass per passage,
 # builds ~1.7x faster, dev sentence hit@1 as good or better: docs/library.md); "own", each sentence encoded alone.
@@ -78,3 +82,18 @@ class Segmented:
     tokens: list[list[str]]  # each sentence's words
     passages: list[Passage]
     headers: list[list[str]]  # each passage's title-and-section words
+
+
+class TextEncoder(Protocol):
+    """What the index needs of a model: its name (recorded in the manifest; an index answers only with the model
+    that built it), the vectors' width, and unit vectors for texts of a kind ("query" or "passage").
+
+    `index.Encoder` (sentence-transformers or the bundled model) is the one that ships; the open-book harness
+    wraps it with a memo, tests and benchmarks bring hashing ones. An encoder that also has
+    `encode_spans(texts, spans, progress)` gives pooled sentence vectors from one pass; others are asked twice.
+    """
+
+    name: str
+    dim: int
+
+    def encode(self, texts: list[str], kind: str, progress: bool = False) -> np.ndarray: ...

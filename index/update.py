@@ -17,7 +17,7 @@ from pathlib import Path
 from index import commit, store
 from index.builder import BuildReport, build, folder_files, read_files
 from index.ingest import IngestError, read_document
-from index.types import Document
+from index.types import Document, TextEncoder
 
 
 @dataclass
@@ -36,7 +36,7 @@ class Change:
         return bool(self.added or self.replaced or self.removed)
 
 
-def update(path: Path, encoder, progress: bool = True) -> Change:
+def update(path: Path, encoder: TextEncoder, progress: bool = True) -> Change:
     """Re-scan the folders the index was built from: read new and changed files, drop deleted ones.
 
     Documents that came from no folder (`add`ed files) are kept. A file that cannot be read is skipped
@@ -60,7 +60,7 @@ def update(path: Path, encoder, progress: bool = True) -> Change:
         return _apply(index, encoder, fresh, gone, report.skipped, progress)
 
 
-def add(path: Path, files: list[tuple[Path, str]], encoder, progress: bool = True) -> Change:
+def add(path: Path, files: list[tuple[Path, str]], encoder: TextEncoder, progress: bool = True) -> Change:
     """Add (or replace, when the source is already there) documents read from (path, source) pairs.
 
     A file that cannot be read is an error and nothing changes.
@@ -74,7 +74,7 @@ def add(path: Path, files: list[tuple[Path, str]], encoder, progress: bool = Tru
         return _apply(store.Index(path, encoder), encoder, documents, [], [], progress)
 
 
-def remove(path: Path, sources: list[str], encoder, progress: bool = True) -> Change:
+def remove(path: Path, sources: list[str], encoder: TextEncoder, progress: bool = True) -> Change:
     """Remove documents by source, with every sentence and vector of theirs."""
     with commit.locked(path):
         index = store.Index(path, encoder)
@@ -84,7 +84,9 @@ def remove(path: Path, sources: list[str], encoder, progress: bool = True) -> Ch
         return _apply(index, encoder, [], sources, [], progress)
 
 
-def _apply(index: store.Index, encoder, fresh: list[Document], gone: list[str], skipped, progress) -> Change:
+def _apply(
+    index: store.Index, encoder: TextEncoder, fresh: list[Document], gone: list[str], skipped, progress
+) -> Change:
     t0 = time.perf_counter()
     change = Change(skipped=list(skipped))
     incoming = {doc.source: doc for doc in fresh}

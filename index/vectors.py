@@ -10,6 +10,7 @@ import numpy as np
 
 from index.embed import encode_spans_separately
 from index.normalizer import normalize
+from index.types import TextEncoder
 
 
 def passage_text(header: str, norms: list[str]) -> tuple[str, list[tuple[int, int]]]:
@@ -58,7 +59,7 @@ def embed_contents(texts, spans, c, encoder, progress: bool, pooled: bool, reuse
     return passage_vectors, sentence_vectors
 
 
-def embed_passages(encoder, texts: list[str], spans, pooled: bool, progress: bool = False) -> dict:
+def embed_passages(encoder: TextEncoder, texts: list[str], spans, pooled: bool, progress: bool = False) -> dict:
     """Distinct passage text → (its vector, its sentences' vectors), for `texts` with their sentence spans."""
     # pooled needs an encoder that can pool (Encoder falls back by itself for models that cannot)
     pool = getattr(encoder, "encode_spans", None) if pooled else None

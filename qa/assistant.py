@@ -20,6 +20,7 @@ from index import (
     Hit,
     Index,
     StoreError,
+    TextEncoder,
     build,
     cache_root,
     commit_stamp,
@@ -55,7 +56,7 @@ def default_index_path(model: str = DEFAULT_MODEL_NAME) -> Path:
 def build_folder(
     folders: Path | list[Path],
     out: Path,
-    encoder: Encoder,
+    encoder: TextEncoder,
     progress: bool = True,
     sentence_vectors: str = SENTENCE_VECTORS[0],
 ) -> BuildReport:
@@ -82,7 +83,7 @@ class Assistant:
         fusion: str = "convex",
         passages: int = PASSAGES,
         progress: bool = True,
-        encoder: Encoder | None = None,
+        encoder: TextEncoder | None = None,
         precision: str = "auto",
     ):
         self.model = model if encoder is None else encoder.name

@@ -18,7 +18,15 @@ import numpy as np
 import opencc
 from tqdm import tqdm
 
-from index import FORMAT_VERSION, MANIFEST, SENTENCE_VECTORS, Document, Encoder, build, expected_manifest_keys
+from index import (
+    FORMAT_VERSION,
+    MANIFEST,
+    SENTENCE_VECTORS,
+    Document,
+    TextEncoder,
+    build,
+    expected_manifest_keys,
+)
 from qa.assistant import Assistant, cache_root
 from qa.evaluate import at_k, contains, mrr, percentile, rate, reliability
 from qa.question import BadQuestion
@@ -75,7 +83,7 @@ def simplified(questions: list[OpenQuestion]) -> list[OpenQuestion]:
 def index_for(
     path: Path,
     split: Split,
-    encoder: Encoder,
+    encoder: TextEncoder,
     progress: bool = True,
     rebuild: bool = False,
     sentence_vectors: str = SENTENCE_VECTORS[0],
@@ -97,7 +105,7 @@ def index_for(
     return out
 
 
-def _current(out: Path, encoder: Encoder, sentence_vectors: str) -> bool:
+def _current(out: Path, encoder: TextEncoder, sentence_vectors: str) -> bool:
     """Whether a cached index exists and was built the way this code and model would build it."""
     try:
         manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
@@ -113,7 +121,7 @@ class MemoEncoder:
     The methods compared share one query vector per question, and rebuilding an index reuses vectors.
     """
 
-    def __init__(self, encoder: Encoder, store: Path | None = None):
+    def __init__(self, encoder: TextEncoder, store: Path | None = None):
         self._encoder = encoder
         self._store = store
         self._memo: dict[tuple[str, str], np.ndarray] = self._load()
@@ -149,7 +157,7 @@ class MemoEncoder:
 def run_open_book(
     index_path: Path,
     questions: list[OpenQuestion],
-    encoder: Encoder,
+    encoder: TextEncoder,
     methods=METHODS,
     progress: bool = True,
     own_paragraph: bool = False,
