@@ -182,9 +182,11 @@ def _open_book_name(args: argparse.Namespace) -> str:
     path = args.open_book.resolve()
     script = "-simplified" if args.simplified_questions else ""
     own = "-own" if args.own_paragraph else ""
-    pooled = f"-{args.sentence_vectors}" if args.sentence_vectors != SENTENCE_VECTORS[0] else ""
+    from qa.openbook import vectors_suffix
+
+    vectors = vectors_suffix(args.sentence_vectors)
     part = f"-{args.half}" if args.half else ""
-    return f"openbook-{path.parent.name}-{path.stem}{script}{own}{pooled}{_sample_suffix(args)}{part}"
+    return f"openbook-{path.parent.name}-{path.stem}{script}{own}{vectors}{_sample_suffix(args)}{part}"
 
 
 def _sample_suffix(args: argparse.Namespace) -> str:

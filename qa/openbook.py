@@ -97,12 +97,16 @@ def index_for(
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
     model = "".join(c if c.isalnum() or c in "-_." else "_" for c in encoder.name)
     folder = cache_root() / "openbook"
-    mode = "" if sentence_vectors == SENTENCE_VECTORS[0] else f"-{sentence_vectors}"
-    out = folder / f"{Path(path).stem}-{digest}-v{FORMAT_VERSION}-{model}{mode}"
+    out = folder / f"{Path(path).stem}-{digest}-v{FORMAT_VERSION}-{model}{vectors_suffix(sentence_vectors)}"
     if rebuild or not _current(out, encoder, sentence_vectors):
         vectors = MemoEncoder(encoder, folder / f"{Path(path).stem}-{digest}-{model}.vectors")
         build(split.paragraphs, out, vectors, progress=progress, sentence_vectors=sentence_vectors)
     return out
+
+
+def vectors_suffix(sentence_vectors: str) -> str:
+    """What a name gains for an index (or its run) whose sentence vectors are not the default: "-own"."""
+    return "" if sentence_vectors == SENTENCE_VECTORS[0] else f"-{sentence_vectors}"
 
 
 def _current(out: Path, encoder: TextEncoder, sentence_vectors: str) -> bool:
