@@ -15,7 +15,6 @@ from html import escape
 
 from index import is_heading, normalize, to_script
 from qa.lexicon import MARKED_AMOUNT, MARKED_DATE
-from qa.question import parse
 from qa.types import Answer, Quote
 
 SCRIPTS = {"original": "原文", "simplified": "简体", "traditional": "繁體"}
@@ -139,7 +138,7 @@ def by_document(quotes: list[Quote]) -> list[list[Quote]]:
 
 def answer_html(answer: Answer, script: str = "original", context: Context | None = None) -> str:
     """The assistant's chat message: quotes grouped by document, or a plain 'not found' with 可能相关 passages."""
-    terms = parse(answer.resolved or answer.question).tokens
+    terms = answer.asked.tokens if answer.asked else ()
     head = _understood_html(answer)
     note = '<div class="mq-note">引文已转换字形显示；出处位置指向原文。</div>' if script != "original" else ""
     if not answer.answered:

@@ -52,7 +52,8 @@ def add_precision(p: argparse.ArgumentParser) -> None:
         "--precision",
         choices=PRECISIONS,
         default="auto",
-        help="model arithmetic: auto (bf16 where the CPU has avx512_bf16/amx_bf16 or on a GPU, else fp32), fp32, bf16",
+        help="model arithmetic: auto (bf16 where the CPU has avx512_bf16/amx_bf16 or on a GPU, else fp32; "
+        "a question's own pass in int8 where the CPU has VNNI), fp32, bf16",
     )
 
 
@@ -121,7 +122,7 @@ def _ask(args) -> int:
         timings = " ".join(f"{k}={v:.1f}" for k, v in answer.timings.items())
         print(f"[timing] total={(time.perf_counter() - t0) * 1e3:.1f}ms {timings}", file=sys.stderr)
         precision = assistant.precision
-        print(f"[precision] {precision.name} ({precision.reason})", file=sys.stderr)
+        print(f"[precision] {precision.describe()}", file=sys.stderr)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
     else:

@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from app.cli import add_precision
 from index import DEFAULT_MODEL_NAME, SENTENCE_VECTORS
 from qa.evaluate import HALVES
 from qa.retrieve import FUSIONS
@@ -57,6 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fusion", choices=FUSIONS, default="convex", help="benchmark retrieval (default convex)")
     parser.add_argument("--index", type=Path, help="benchmark index directory (default: the built-in corpus)")
     parser.add_argument("--model", default=DEFAULT_MODEL_NAME, help="sentence-transformers model name or path")
+    add_precision(parser)
     parser.add_argument("--rescore", type=Path, metavar="RUN", help="score this saved run file instead of running")
     parser.add_argument("--rebuild", action="store_true", help="open book: rebuild the cached split index")
     parser.add_argument(
@@ -96,7 +98,7 @@ def _benchmark(args: argparse.Namespace) -> int:
             rows = subsample([r for r in rows if args.half in (None, half(r["id"]))], args.limit, args.seed)
         except ValueError as exc:  # includes malformed JSON
             raise OSError(f"{path} is not a benchmark file: {exc}") from None
-        assistant = Assistant(index_path=args.index, model=args.model, fusion=args.fusion)
+        assistant = Assistant(index_path=args.index, model=args.model, fusion=args.fusion, precision=args.precision)
         _save_run(run_benchmark(assistant, rows), run_file)
     report = score_benchmark([r for r in read_jsonl(run_file) if args.half in (None, half(r["id"]))])
     meta = {"benchmark": str(path), "run": str(run_file), "fusion": args.fusion, "model": args.model}
@@ -141,7 +143,7 @@ def _open_book(args: argparse.Namespace) -> int:
     name = _open_book_name(args)
     run_file = args.rescore or args.out / f"{name}-run.jsonl"
     if args.rescore is None:
-        encoder = Encoder(args.model, cache_root=cache_root())
+        encoder = Encoder(args.model, cache_root=cache_root(), precision=args.precision)
         index = index_for(args.open_book, split, encoder, rebuild=args.rebuild, sentence_vectors=args.sentence_vectors)
         if args.own_paragraph:  # one paragraph: retrieval methods and the baseline have nothing to rank
             rows = run_open_book(index, questions, encoder, methods=("convex",), own_paragraph=True)

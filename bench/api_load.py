@@ -1,7 +1,7 @@
 """Many programs at once, while staff change the library: drive a running `qa serve --index …` over its HTTP API.
 
     MQ_ADMIN_TOKEN=… qa serve --index LIBRARY --port 7861 &
-    MQ_ADMIN_TOKEN=… python bench/api_load.py --url http://127.0.0.1:7861/ --clients 50 --seconds 120
+    MQ_ADMIN_TOKEN=… python -m bench.api_load --url http://127.0.0.1:7861/ --clients 50 --seconds 120
 
 First one client alone asks for --alone seconds (the baseline), then --clients clients for --busy seconds with
 no change to the library. Then --clients clients ask questions from the

@@ -1,14 +1,14 @@
 """Build-speed benchmark: `qa index build` against LangChain's stack, on the same law files, in the same run.
 
-    python bench/build.py --out bench/build.json                       # 60 law files (seeded sample), both sides
-    python bench/build.py --all --out bench/build-all.json             # all 3,475 files (same as --laws 0)
-    python bench/build.py --laws 3 --skip-peer --out /tmp/build.json   # a quick check of ours alone
-    python bench/build.py --folder my_docs/ --ours-args='--device cpu' --out /tmp/build.json
+    python -m bench.build --out bench/build.json                       # 60 law files (seeded sample), both sides
+    python -m bench.build --all --out bench/build-all.json             # all 3,475 files (same as --laws 0)
+    python -m bench.build --laws 3 --skip-peer --out /tmp/build.json   # a quick check of ours alone
+    python -m bench.build --folder my_docs/ --ours-args='--device cpu' --out /tmp/build.json
 
 The corpus is ../shared/laws (Chinese law Markdown files in nested folders): --laws N takes a seeded sample
 (random.Random(0)) of the sorted paths and copies it into a temporary folder, keeping relative paths. Each side
 runs in its own process and is timed wall-clock, start-up and model loading included, writing its index to disk:
-ours is `python -m app.cli index build FOLDER --out OUT`; the peer is `python bench/peer.py build FOLDER OUT`,
+ours is `python -m app.cli index build FOLDER --out OUT`; the peer is `python -m bench.peer build FOLDER OUT`,
 what most Chinese knowledge-base apps run (250-character chunks, overlap 50, FAISS over the same
 sentence-transformers model with e5 prompts, and a jieba BM25Retriever). The model is prepared and jieba's
 dictionary cached before either is timed. Target: ours_s / peer_s ≤ 0.4.
@@ -29,10 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from a checkout as well as from an installed package
+from bench.peer import RESULT_PREFIX
 
-from bench.peer import RESULT_PREFIX  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 LAWS = ROOT.parent / "shared" / "laws"
 TARGET_RATIO = 0.5  # on a CPU with bf16; ≤ 1.0 on one without (issue "every model pass at the speed of the CPU")

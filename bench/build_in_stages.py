@@ -2,7 +2,7 @@
 staging folder and runs `qa index update` (the first stage `qa index build`). `update` embeds only files
 new to the index and commits atomically, so a stage killed halfway loses nothing; run it again to go on.
 
-    python bench/build_in_stages.py ../shared/laws --also qa/data/corpus --out library/ --stage library-files/
+    python -m bench.build_in_stages ../shared/laws --also qa/data/corpus --out library/ --stage library-files/
 """
 
 from __future__ import annotations

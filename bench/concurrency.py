@@ -1,7 +1,7 @@
 """Many people at once: drive a running chat (`qa serve`) with concurrent sessions through its Gradio API.
 
     qa serve --port 7860 &
-    python bench/concurrency.py --url http://127.0.0.1:7860/ --sessions 20
+    python -m bench.concurrency --url http://127.0.0.1:7860/ --sessions 20
 
 Each session is its own gradio_client Client (its own session state) and holds a two-turn conversation on
 the chat's stateful endpoint: a question about one city, then "那X呢?" about the other. Half the sessions

@@ -1,7 +1,7 @@
 """Warm time per question over the whole library against the five plans, in one run, question by question.
 
-    python bench/latency.py --index library/ --out bench/latency.json      # a library index built with the model
-    python bench/latency.py --hashed-library runs/hashed-library --out bench/latency-hashed.json
+    python -m bench.latency --index library/ --out bench/latency.json      # a library index built with the model
+    python -m bench.latency --hashed-library runs/hashed-library --out bench/latency-hashed.json
 
 Each of the shipped benchmark's 250 questions (follow-ups with their history) is asked of every index in turn,
 and of the LangChain stack of bench/speed.py over the five plans (FAISS + jieba BM25 over 250-character chunks,
@@ -26,15 +26,14 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench.peer import same_model
+from bench.speed import build_langchain, load_questions, summary
+from bench.update import LAWS, PLANS, HashEncoder
+from index.builder import BuildReport, build, folder_files, read_files
+from index.embed import Encoder, cache_root
+from qa.assistant import Assistant
 
-from bench.peer import same_model  # noqa: E402
-from bench.speed import build_langchain, load_questions, summary  # noqa: E402
-from bench.update import LAWS, PLANS, HashEncoder  # noqa: E402
-from index.builder import BuildReport, build, folder_files, read_files  # noqa: E402
-from index.embed import Encoder, cache_root  # noqa: E402
-from qa.assistant import Assistant  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 STAGES = ("encode_ms", "retrieve_ms", "read_ms")
 

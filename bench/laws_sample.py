@@ -1,7 +1,7 @@
 """Draw the laws benchmark's sample of the library: a folder of links to the files of the benchmark's titles
 (every version of them) and `--others` more laws drawn with a fixed seed.
 
-    python bench/laws_sample.py --out laws_sample/      # then: qa index build laws_sample --out laws_index
+    python -m bench.laws_sample --out laws_sample/      # then: qa index build laws_sample --out laws_index
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Pages are made here from real laws: the text drawn at 12 pt on A4 (WenQuanYi Mic
 would see it (slightly rotated, blurred and speckled), saved as an image-only PDF, then read back by each engine.
 Accuracy = 1 − edit distance / length, on the text without spaces and line breaks.
 
-    python bench/ocr.py ../shared/laws --out bench/ocr.json     # Tesseract: apt-get install tesseract-ocr-chi-sim
+    python -m bench.ocr ../shared/laws --out bench/ocr.json     # Tesseract: apt-get install tesseract-ocr-chi-sim
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import random
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,10 +23,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from index import ocr  # noqa: E402
-from index.precision import cpu_description  # noqa: E402
+from index import ocr
+from index.precision import cpu_description
 
 FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 LAWS = ("社会法/劳动合同法(2012-12-28).md", "社会法/军人保险法(2012-04-27).md", "民法典")  # the last: its first file

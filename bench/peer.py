@@ -1,6 +1,6 @@
 """The LangChain stack that Chinese knowledge-base apps build on, shared by the benchmarks in bench/.
 
-    python bench/peer.py build FOLDER OUT [--device cpu]    # what bench/build.py times, in its own process
+    python -m bench.peer build FOLDER OUT [--device cpu]    # what bench/build.py times, in its own process
 
 It indexes every .md file under FOLDER the usual way: RecursiveCharacterTextSplitter (250 characters,
 overlap 50, Chinese sentence separators), FAISS over the same sentence-transformers model as ours with e5's
@@ -21,7 +21,6 @@ from pathlib import Path
 from langchain_core.embeddings import Embeddings
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from a checkout as well as from an installed package
 SEPARATORS = ["\n\n", "\n", "。", "！", "？", "；", "，", ""]
 CHUNK_SIZE, CHUNK_OVERLAP = 250, 50
 BATCH_SIZE = 32

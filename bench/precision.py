@@ -1,6 +1,6 @@
-"""fp32 against bf16 on this CPU: do the vectors agree, and how much faster is each model pass?
+"""fp32 against bf16 (and int8 questions) on this CPU: do the vectors agree, and how much faster is each pass?
 
-    python bench/precision.py --out bench/precision.json          # ~3 minutes on an idle 2-core machine
+    python -m bench.precision --out bench/precision.json          # ~4 minutes on an idle 2-core machine
 
 Encodes the same passages (law articles and DRCD paragraphs, 400 each by default) in both precisions and
 reports the mean and lowest cosine between the two vectors of each text (the quality rule: mean ≥ 0.999),
@@ -19,13 +19,12 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from index.embed import Encoder, cache_root
+from index.precision import cpu_description, resolve_precision
+from index.segment import split_sentences
+from qa.openbook import load_split
 
-from index.embed import Encoder, cache_root  # noqa: E402
-from index.precision import cpu_description, resolve_precision  # noqa: E402
-from index.segment import split_sentences  # noqa: E402
-from qa.openbook import load_split  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SHARED = ROOT.parent / "shared"
 QUESTION = "天津农村特困人员分散供养每月多少钱?"
@@ -62,6 +61,7 @@ def p50(f, n: int = 50) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=400, help="law articles and DRCD paragraphs, each (default 400)")
+    parser.add_argument("--questions", type=int, default=300, help="dev questions timed one by one (default 300)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     passages = texts(args.n)
@@ -83,11 +83,44 @@ def main() -> int:
     cosine = (vectors["fp32"] * vectors["bf16"]).sum(axis=1)
     result["cosine_mean"] = round(float(cosine.mean()), 6)
     result["cosine_min"] = round(float(cosine.min()), 6)
-    result["auto"] = resolve_precision("auto").name
+    result["auto"] = resolve_precision("auto").describe()
+    result["questions"] = question_figures(args.questions)
     print(json.dumps(result, ensure_ascii=False, indent=1))
     if args.out:
         args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return 0
+
+
+def question_figures(n: int) -> dict:
+    """One question at a time, as `qa ask` encodes it, in each precision a question's pass can run in (int8
+    where the CPU has VNNI): p50 over `n` DuReader and DRCD dev questions (timed alternately, question by
+    question), and the vectors' cosine to fp32."""
+    eval_ = SHARED / "eval"
+    questions = [q.question for q in load_split(eval_ / "dureader_robust" / "dev.json").questions][: n // 2]
+    questions += [q.question for q in load_split(eval_ / "drcd" / "DRCD_dev.json").questions][: n - len(questions)]
+    encoders = {"fp32": Encoder(cache_root=cache_root(), precision="fp32")}
+    encoders["bf16"] = Encoder(cache_root=cache_root(), precision="bf16")
+    if resolve_precision("auto").questions:
+        encoders[resolve_precision("auto").questions] = Encoder(cache_root=cache_root(), precision="auto")
+    times: dict[str, list[float]] = {name: [] for name in encoders}
+    vectors: dict[str, list] = {name: [] for name in encoders}
+    for e in encoders.values():
+        e.encode(questions[:3], "query")  # load and warm
+    for q in questions:
+        for name, e in encoders.items():
+            t = time.perf_counter()
+            vectors[name].append(e.encode([q], "query")[0])
+            times[name].append(time.perf_counter() - t)
+    out = {"questions": len(questions)}
+    for name in encoders:
+        cosine = [float(a @ b) for a, b in zip(vectors[name], vectors["fp32"], strict=True)]
+        out[name] = {
+            "p50_ms": round(statistics.median(times[name]) * 1e3, 2),
+            "cosine_mean": round(statistics.mean(cosine), 6),
+            "cosine_min": round(min(cosine), 6),
+        }
+        print("questions", name, out[name], file=sys.stderr)
+    return out
 
 
 def rerank_ms(encoder: Encoder) -> dict:

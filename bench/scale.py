@@ -1,7 +1,7 @@
 """How cost grows with the library: real indexes end to end, then the retrieval core on synthetic passages.
 
-    python bench/scale.py --index laws_index/ --out bench/scale.json --chart docs/scale.png
-    python bench/scale.py --sizes 10000,100000 --out /tmp/scale.json          # synthetic part only, quick
+    python -m bench.scale --index laws_index/ --out bench/scale.json --chart docs/scale.png
+    python -m bench.scale --sizes 10000,100000 --out /tmp/scale.json          # synthetic part only, quick
 
 Real indexes (the built-in five plans, and each --index): cold `qa ask` in a fresh process (wall time and
 peak resident memory), warm per-question time over the shipped benchmark's questions, index size on disk,
@@ -25,10 +25,9 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from index import dense, sparse
 
-from index import dense, sparse  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 ASK = "上海的业主委员会由几个人组成?"
 DIM = 384

@@ -1,7 +1,7 @@
 """Speed benchmark: warm questions, a fresh install, later cold starts, and LangChain's stack side by side.
 
-    python bench/speed.py --out bench/speed.json            # everything: a few minutes on an idle 2-core machine
-    python bench/speed.py --quick --skip-fresh --out /tmp/s.json
+    python -m bench.speed --out bench/speed.json            # everything: a few minutes on an idle 2-core machine
+    python -m bench.speed --quick --skip-fresh --out /tmp/s.json
 
 Warm latency is timed per `Assistant.answer()` call on the questions of qa/data/benchmark.jsonl (follow-ups
 with their history). The LangChain side is what most Chinese knowledge-base apps run: FAISS over the same
@@ -28,11 +28,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from a checkout as well as from an installed package
+from bench.peer import E5Embeddings, reranking, same_model, splitter
+from qa.assistant import DEFAULT_CORPUS, Assistant
 
-from bench.peer import E5Embeddings, reranking, same_model, splitter  # noqa: E402
-from qa.assistant import DEFAULT_CORPUS, Assistant  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 ASK = "天津农村特困人员分散供养每月多少钱?"
 TARGETS = {"warm_p50_ms": 50, "warm_p95_ms": 100, "fresh_s": 90, "cold_s": 6}

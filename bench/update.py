@@ -1,7 +1,7 @@
 """Keeping a library current: add one law, replace it, remove it, re-scan the folders — against the full build.
 
-    python bench/update.py --out bench/update-model.json --laws 60          # the real model, a 60-law sample
-    python bench/update.py --out bench/update-library.json --laws 0 --vectors hash   # every law (see below)
+    python -m bench.update --out bench/update-model.json --laws 60          # the real model, a 60-law sample
+    python -m bench.update --out bench/update-library.json --laws 0 --vectors hash   # every law (see below)
 
 The library is ../shared/laws (a seeded sample of --laws files, or all) plus the five plans, in two folders as a
 user builds it, less one law held out (seeded) to be added. Timed in this process, wall clock: the full build,
@@ -28,13 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from index import update
+from index.builder import BuildReport, build, folder_files, read_files
+from index.info import describe
+from index.normalizer import normalize
 
-from index import update  # noqa: E402
-from index.builder import BuildReport, build, folder_files, read_files  # noqa: E402
-from index.info import describe  # noqa: E402
-from index.normalizer import normalize  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 LAWS = ROOT.parent / "shared" / "laws"
 PLANS = ROOT / "qa" / "data" / "corpus"
@@ -70,7 +69,6 @@ def laws_folder(n: int, dest: Path) -> tuple[Path, Path]:
 
 OPEN = """
 import json, sys, time
-sys.path.insert(0, {root!r})
 t0 = time.perf_counter()
 from bench.update import HashEncoder
 from index.store import Index
@@ -84,7 +82,7 @@ times = []
 for q in {questions!r}:
     question = parse(q)
     t = time.perf_counter()
-    retriever.retrieve(question, HashEncoder().encode([question.norm], "query")[0], 10, [])
+    retriever.retrieve(question, HashEncoder().encode([question.norm], "query")[0], 10)
     times.append((time.perf_counter() - t) * 1e3)
 print(json.dumps({{"import_s": round(imported - t0, 2), "open_s": round(opened - imported, 3),
     "retrieve_ms_median": round(sorted(times)[len(times) // 2], 1),
@@ -97,8 +95,9 @@ QUESTIONS = ["上海的业主委员会由几个人组成?", "机动车排气污�
 
 def open_cost(path: Path) -> dict:
     """Opening an index in a new process and retrieving for a few questions: time and peak memory."""
-    script = OPEN.format(root=str(ROOT), path=str(path), questions=QUESTIONS)
-    return json.loads(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout)
+    script = OPEN.format(path=str(path), questions=QUESTIONS)  # run from the root, where `bench` is importable
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT)
+    return json.loads(run.stdout)
 
 
 def timed(label: str, results: dict, call):

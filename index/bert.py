@@ -37,6 +37,11 @@ class BertEncoder:
         self.w = load_file(str(path / "model.safetensors"), device=str(self.device))
         fuse_qkv(self.w, self.layers)
         self.precision = precision or resolve_precision("auto", self.device.type)
+        self.int8 = None
+        if self.precision.questions == "int8":  # built from the fp32 matrices, before any cast
+            from index.int8 import Int8Linears
+
+            self.int8 = Int8Linears.load(self.w)
         if self.precision.name == "bf16":  # cast the matrices once, not at every product under autocast
             cast_linears(self.w, torch.bfloat16)
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
@@ -46,13 +51,24 @@ class BertEncoder:
         return int(self.w["embeddings.word_embeddings.weight"].shape[1])
 
     def encode(
-        self, texts: list[str], batch_size: int = 16, show_progress_bar: bool = False, **_: object
+        self,
+        texts: list[str],
+        batch_size: int = 16,
+        show_progress_bar: bool = False,
+        questions: bool = False,
+        **_: object,
     ) -> np.ndarray:
-        """Unit vectors for `texts`, batched by length so that little is spent on padding."""
-        return self.encode_spans(texts, [[] for _ in texts], batch_size, show_progress_bar)[0]
+        """Unit vectors for `texts`, batched by length so that little is spent on padding; `questions` runs
+        the question pass's precision (int8 where the CPU has VNNI)."""
+        return self.encode_spans(texts, [[] for _ in texts], batch_size, show_progress_bar, questions)[0]
 
     def encode_spans(
-        self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 16, progress: bool = False
+        self,
+        texts: list[str],
+        spans: list[list[tuple[int, int]]],
+        batch_size: int = 16,
+        progress: bool = False,
+        questions: bool = False,
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Vectors of `texts` and, from the same forward pass, of character spans of each text.
 
@@ -67,7 +83,7 @@ class BertEncoder:
         for begin in range(0, len(texts), batch_size):
             batch = order[begin : begin + batch_size]
             encodings = self.tokenizer.encode_batch([texts[i] for i in batch])
-            states, mask = self._forward(encodings)
+            states, mask = self._forward(encodings, questions)
             out[batch] = _pool(states, mask).cpu().numpy()
             for row, i in enumerate(batch):
                 if spans[i]:
@@ -77,9 +93,11 @@ class BertEncoder:
         return out, pooled
 
     @torch.inference_mode()
-    def _forward(self, encodings: list) -> tuple[torch.Tensor, torch.Tensor]:
+    def _forward(self, encodings: list, questions: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """Last hidden states (batch, tokens, dim), in float32, and the attention mask of tokenised texts."""
         ids, mask = batch_tensors(encodings, self.pad, self.device)
+        if questions and self.int8 is not None:
+            return forward(self.w, ids, mask, self.heads, self.eps, self.layers, self.int8), mask
         with self.precision.autocast(self.device.type):
             states = forward(self.w, ids, mask, self.heads, self.eps, self.layers)
         return states.float(), mask
@@ -109,15 +127,18 @@ def cast_linears(w: dict[str, torch.Tensor], dtype: torch.dtype) -> None:
             w[name] = w[name].to(dtype)
 
 
-def forward(w, ids: torch.Tensor, mask: torch.Tensor, heads: int, eps: float, layers: int) -> torch.Tensor:
+def forward(w, ids: torch.Tensor, mask: torch.Tensor, heads: int, eps: float, layers: int, linear=None) -> torch.Tensor:
     """A BERT encoder's last hidden states from a mapping of its (qkv-fused) weights by name; differentiable
-    when the weights are parameters, so the trained reader runs the same code as the encoder."""
+    when the weights are parameters, so the trained reader runs the same code as the encoder. `linear(x, name)`
+    replaces the matrix products (`index.int8`)."""
 
     def ln(x, name):
         return F.layer_norm(x, x.shape[-1:], w[name + ".weight"], w[name + ".bias"], eps)
 
-    def linear(x, name):
+    def dense(x, name):
         return F.linear(x, w[name + ".weight"], w[name + ".bias"])
+
+    linear = linear or dense
 
     b, n = ids.shape
     x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:n]

@@ -1,7 +1,7 @@
 """Text for PDF pages that have none (scans): pages drawn by pdfium, read by RapidOCR's ONNX models.
 
 Both come with the optional extra `ocr` (`pip install -e '.[ocr]'`); RapidOCR's models ship inside its wheel, so
-nothing is downloaded at run time. Why RapidOCR and not Tesseract: `python bench/ocr.py` (docs/figures.md).
+nothing is downloaded at run time. Why RapidOCR and not Tesseract: `python -m bench.ocr` (docs/figures.md).
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 On a CPU whose flags include `avx512_bf16` or `amx_bf16`, `torch.autocast("cpu", dtype=torch.bfloat16)` runs
 e5-small 2–3× faster than fp32 with vectors at cosine 0.9999 to fp32; on one without them bf16 is emulated
 and several times slower, so `auto` never takes it there. A GPU takes bf16 when torch says it supports it.
-The index build, the question encoder and the trained reader all ask `resolve_precision`.
+The index build, the question encoder and the trained reader all ask `resolve_precision`. Where the CPU has
+VNNI, a question's own pass runs its matrix products in int8 instead (`index.int8`): a single question is bound
+by reading the weights, and int8 reads half of what bf16 does.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 PRECISIONS = ("auto", "fp32", "bf16")
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,16 @@ class Precision:
 
     name: str  # "fp32" or "bf16"
     reason: str
+    questions: str = ""  # a question's own pass: "int8", or "" for the same as name
+
+    @property
+    def question_pass(self) -> str:
+        return self.questions or self.name
+
+    def describe(self) -> str:
+        """One line for --verbose: "bf16, questions int8 (auto: …)"."""
+        questions = f", questions {self.questions}" if self.questions else ""
+        return f"{self.name}{questions} ({self.reason})"
 
     def autocast(self, device: str = "cpu"):
         """The context to run a forward pass in: bf16 autocast, or nothing for fp32."""
@@ -52,7 +65,7 @@ def cpu_description(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict:
     except OSError:
         lines = []
     model = next((ln.partition(":")[2].strip() for ln in lines if ln.startswith("model name")), "unknown")
-    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile")
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
     return {"model": model, "flags": [f for f in wanted if f in cpu_flags(cpuinfo)]}
 
 
@@ -73,6 +86,7 @@ def resolve_precision(requested: str = "auto", device: str = "cpu", flags: set[s
         native = torch.cuda.is_bf16_supported()
         found = "the GPU supports bf16" if native else "the GPU lacks bf16"
     else:
+        flags = cpu_flags() if flags is None else flags
         flag = cpu_bf16(flags)
         native = bool(flag)
         found = f"the CPU has {flag}" if native else "the CPU has no avx512_bf16/amx_bf16"
@@ -84,4 +98,7 @@ def resolve_precision(requested: str = "auto", device: str = "cpu", flags: set[s
                 f"qa: warning: --precision bf16: {found}, so bf16 is emulated and several times slower", file=sys.stderr
             )
         return Precision("bf16", f"asked for (--precision bf16); {found}")
-    return Precision("bf16", f"auto: {found}") if native else Precision("fp32", f"auto: {found}")
+    vnni = "" if device.startswith("cuda") else next((f for f in VNNI_FLAGS if f in flags), "")
+    questions = "int8" if vnni else ""
+    found += f"; {vnni}" if vnni else ""
+    return Precision("bf16" if native else "fp32", f"auto: {found}", questions)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -17,7 +18,6 @@ from index import (
     BuildReport,
     Change,
     Encoder,
-    Hit,
     Index,
     StoreError,
     TextEncoder,
@@ -26,7 +26,6 @@ from index import (
     commit_stamp,
     corpus_hash,
     folder_files,
-    page_of,
     prepare_default_model,
     read_files,
     read_folder,
@@ -34,14 +33,15 @@ from index import (
     update,
 )
 from qa.articles import article_answer
+from qa.cite import passage_quote, sentence_quote
 from qa.conversation import needs_history, resolve
 from qa.question import BadQuestion, Question, check, parse
 from qa.read import Reader
 from qa.reader_model import Model
 from qa.rerank import CrossEncoder
 from qa.retrieve import Retriever
-from qa.types import Answer, Quote
-from qa.versions import Versions
+from qa.searchers import searchers
+from qa.types import Answer
 
 DEFAULT_CORPUS = Path(str(resources.files("qa") / "data" / "corpus"))
 PASSAGES = 5
@@ -85,7 +85,10 @@ class Assistant:
         progress: bool = True,
         encoder: TextEncoder | None = None,
         precision: str = "auto",
+        reader: Callable[[Index], Reader] | None = None,
     ):
+        """`fusion` names the retrieval method (`qa.searchers.METHODS`); `reader` makes the reader of an index
+        (default: the fitted reader with the reranker)."""
         self.model = model if encoder is None else encoder.name
         self.index_path = Path(index_path) if index_path else None
         self.fusion = fusion
@@ -97,6 +100,7 @@ class Assistant:
         self._opening = threading.Lock()
         self._reader_model = Model.load()
         self._cross: CrossEncoder | None = None
+        self._reader = reader or (lambda index: Reader(index, self._reader_model, self._reranker()))
 
     @property
     def precision(self):
@@ -122,7 +126,7 @@ class Assistant:
     def _open(self, index: Index, stamp) -> None:
         """Answer from `index` from now on; `stamp` is the commit read before it was opened, so a commit landing
         while it opened is seen by the next question."""
-        self._engine = (index, Retriever(index, self.fusion), Reader(index, self._reader_model, self._reranker()))
+        self._engine = (index, Retriever(index, searchers(index, self.fusion)), self._reader(index))
         self._stamp = stamp  # after the engine: a question that sees this stamp answers from this index
 
     def _reranker(self) -> CrossEncoder | None:
@@ -222,16 +226,17 @@ class Assistant:
     def _answer(self, asked: Question, history: list[str], place: str | None, source: str | None) -> Answer:
         index, retriever, reader = self._current()  # one commit of the index for the whole question
         t0 = time.perf_counter()
-        question = resolve(asked, history)
+        question = self._understand(retriever, resolve(asked, history), source)
         vector = self._encoder.encode([question.norm], "query")[0]
         t1 = time.perf_counter()
-        names, hits = self._retrieve(retriever, question, vector, place, source)
+        hits = retriever.retrieve(question, vector, max(self.passages, 10), place=place, source=source)
         t2 = time.perf_counter()
+        names = question.names
         if names.article is not None and names.titled:  # "…条例第二十条规定了什么": that article answers
             chosen, hits = article_answer(index, list(names.titled), names.article, hits)
             confidence = 1.0 if chosen else 0.0
         else:
-            scored = reader.read(question, vector, hits[: self.passages], list(names.documents))
+            scored = reader.read(question, vector, hits[: self.passages])
             chosen, confidence = reader.answers(question, scored)
         t3 = time.perf_counter()
         timings = {"encode_ms": (t1 - t0) * 1e3, "retrieve_ms": (t2 - t1) * 1e3, "read_ms": (t3 - t2) * 1e3}
@@ -239,28 +244,28 @@ class Assistant:
             question=asked.text,
             resolved=question.norm,
             answered=bool(chosen),
-            sentences=[_sentence_quote(index, retriever.versions, x.sentence, x.score) for x in chosen],
-            passages=[_passage_quote(index, retriever.versions, h) for h in hits[: self.passages]],
+            sentences=[sentence_quote(index, retriever.versions, x.sentence, x.score) for x in chosen],
+            passages=[passage_quote(index, retriever.versions, h) for h in hits[: self.passages]],
             kind=question.kind,
             confidence=round(confidence, 4),
             timings=timings,
+            asked=question,
         )
 
-    def _retrieve(self, retriever: Retriever, question, vector, place: str | None, source: str | None):
-        """What the question names (no document when a source is given: that is the document) and the
-        passages retrieved."""
-        names = retriever.names(question)
-        names = names.without_documents() if source else names
-        return names, retriever.retrieve(question, vector, max(self.passages, 10), names, place=place, source=source)
+    @staticmethod
+    def _understand(retriever: Retriever, question: Question, source: str | None) -> Question:
+        """The question as completed from the conversation, with what it names in this index: the one
+        record every later step reads."""
+        return question.named(retriever.names(question, source))
 
     def candidates(self, text: str, history: list[str] | None = None, source: str | None = None) -> Candidates:
-        """The reader's candidate sentences for a question with their feature rows: what `bench/train_reader.py`
+        """The reader's candidate sentences for a question with their feature rows: what `training/reader.py`
         fits the reader on."""
         index, retriever, reader = self._current()
-        question = resolve(parse(check(text)), history or [])
+        question = self._understand(retriever, resolve(parse(check(text)), history or []), source)
         vector = self._encoder.encode([question.norm], "query")[0]
-        names, hits = self._retrieve(retriever, question, vector, None, source)
-        ids, x = reader.candidates(question, vector, hits[: self.passages], list(names.documents))
+        hits = retriever.retrieve(question, vector, max(self.passages, 10), source=source)
+        ids, x = reader.candidates(question, vector, hits[: self.passages])
         texts = []
         for s in ids:
             sentence = index.sentences[s]
@@ -276,21 +281,3 @@ class Candidates:
     texts: list[tuple[str, str]]  # each sentence's (source, original text)
     x: np.ndarray  # their `FEATURES` rows
     fits: list[bool]  # whether each can answer the question's kind (a figure for 多少…)
-
-
-def _quote(index: Index, versions: Versions, doc: int, start: int, end: int, section: str, score: float) -> Quote:
-    d, original = index.catalog[doc], index.documents[doc].text
-    return Quote(
-        original[start:end], d.source, d.title, d.place, section, start, end, round(score, 4), d.version,
-        versions.superseded(doc), page_of(original, start),
-    )  # fmt: skip
-
-
-def _sentence_quote(index: Index, versions: Versions, s: int, score: float) -> Quote:
-    sentence = index.sentences[s]
-    return _quote(index, versions, sentence.doc, sentence.start, sentence.end, sentence.section, score)
-
-
-def _passage_quote(index: Index, versions: Versions, hit: Hit) -> Quote:
-    p = index.passages[hit.item]
-    return _quote(index, versions, p.doc, p.start, p.end, p.section, hit.score)

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
 from index import PLACES, PROVINCE_OF, cjk_bigrams, normalize, tokenize
-from qa.lexicon import ASKS_AMOUNT, ASKS_OTHER, FOLLOWUP, KINDS, MONEY
+from qa.figures import figures
+from qa.lexicon import (
+    ASKED_UNIT,
+    ASKS_AMOUNT,
+    ASKS_OTHER,
+    BOUND_ASKED,
+    FIGURE_START,
+    FOLLOWUP,
+    KINDS,
+    MONEY,
+    PERCENT,
+    RATIO,
+    SAME_UNIT,
+)
 
 MAX_CHARS = 500
 EVERYDAY_WORDS = Path(str(resources.files("qa") / "data" / "everyday_words.txt"))
@@ -20,7 +33,20 @@ class BadQuestion(ValueError):
 
 
 @dataclass(frozen=True)
+class Names:
+    """What a question names in an index (`qa.retrieve.Retriever.names`)."""
+
+    documents: tuple[int, ...]  # the documents it is about (by place, else by title): retrieval prefers them
+    article: int | None  # the article it asks for (…第二十条规定了什么), or None
+    titled: tuple[int, ...]  # the documents its words name by title (read when an article is asked or no place)
+    hidden: tuple[int, ...]  # superseded versions it does not ask for: never retrieved
+
+
+@dataclass(frozen=True)
 class Question:
+    """Everything the assistant reads from a question, read once: retrieval, the reader, the conversation and
+    the chat all take this record, and nothing else works out what a question asks."""
+
     text: str  # as the user typed it
     norm: str  # normalised for matching
     tokens: tuple[str, ...]  # words, for term overlap
@@ -28,6 +54,14 @@ class Question:
     kind: str  # amount, date, list or fact
     places: tuple[str, ...]
     everyday: tuple[tuple[str, tuple[str, ...]], ...] = ()  # everyday words asked (低保) → documents' (最低生活保障)
+    unit: re.Pattern | None = None  # what a figure in the answer must be followed by (几天 → 日|天; % for a ratio)
+    figures: tuple[tuple[float, int], ...] = ()  # its own figures and the side of each (`qa.figures`)
+    bound: bool = False  # it asks for a limit (最多, 不超过)
+    names: Names | None = None  # what it names in the index being asked, once read there (`named`)
+
+    def named(self, names: Names) -> Question:
+        """The same question, with what it names in the index being asked."""
+        return replace(self, names=names)
 
     def about(self, place: str) -> bool:
         """Whether a document of `place` is about what the question names: the place, or the province
@@ -72,7 +106,22 @@ def parse(text: str) -> Question:
     asked = [w for w in asked if not any(w != longer and w in longer for longer in asked)]  # 生孩子, not 孩子
     everyday = tuple((w, everyday_words()[w]) for w in asked)
     wording = [t for _, ds in everyday for d in ds for t in (*tokenize(d), *cjk_bigrams(d))]
-    return Question(text, norm, tokens, tokens + tuple(cjk_bigrams(text)) + tuple(wording), kind, places, everyday)
+    terms = tokens + tuple(cjk_bigrams(text)) + tuple(wording)
+    sides = tuple(figures(norm).items())
+    bound = bool(BOUND_ASKED.search(norm))
+    return Question(text, norm, tokens, terms, kind, places, everyday, asked_unit(kind, norm), sides, bound)
+
+
+def asked_unit(kind: str, norm: str) -> re.Pattern | None:
+    """What a figure in the answer must be followed by: the unit after 多少/几 (几天 → 日|天), % for a
+    ratio; None when the question names none."""
+    if kind not in ("amount", "date"):
+        return None
+    found = ASKED_UNIT.search(norm)
+    if found:
+        unit = SAME_UNIT.get(found.group(1), re.escape(found.group(1)))
+        return re.compile(rf"{FIGURE_START}\s*(?:{unit})")
+    return PERCENT if RATIO.search(norm) else None
 
 
 @cache

@@ -2,7 +2,7 @@
 
 Each candidate sentence is described by the signals in `FEATURES` (how much of the question it holds,
 how close its meaning is, whether it carries what was asked: a figure, a date, a list, the asked-for
-unit, …); a logistic model fitted on the dev halves of the QA sets (`bench/train_reader.py`, parameters
+unit, …); a logistic model fitted on the dev halves of the QA sets (`training/reader.py`, parameters
 in `qa/data/reader.json`) turns them into the probability that the sentence answers. The best
 sentence's probability, calibrated on dev, is the answer's confidence; below the fitted threshold the
 reader says the documents do not answer.
@@ -20,19 +20,13 @@ import numpy as np
 from index import Hit, Index, cjk_bigrams, heading_level, is_heading, normalize, tokenize
 from qa.figures import figure_fit, figures
 from qa.lexicon import (
-    ASKED_UNIT,
     ASKS,
     BOUND,
-    BOUND_ASKED,
     CALENDAR_DATE,
     DATE,
-    FIGURE_START,
     LIST,
     NUMBER,
-    PERCENT,
     PLACEHOLDER,
-    RATIO,
-    SAME_UNIT,
 )
 from qa.question import Question
 from qa.reader_model import FEATURES, Model
@@ -60,10 +54,10 @@ class _Asked:
             terms,
             index.idf(terms),
             set(cjk_bigrams(question.norm)),
-            asked_unit(question),
+            question.unit,
             [(set(tokenize(w)), ds) for w, ds in question.everyday],
-            figures(question.norm),
-            bool(BOUND_ASKED.search(question.norm)),
+            dict(question.figures),
+            question.bound,
         )
 
 
@@ -86,11 +80,9 @@ class Reader:
             self._model = Model.load()
         return self._model
 
-    def read(
-        self, question: Question, query_vector: np.ndarray, passages: list[Hit], named: list[int] | None = None
-    ) -> list[Scored]:
-        """Candidate sentences, best first; only from the `named` documents when the question names some."""
-        ids, x = self.candidates(question, query_vector, passages, named)
+    def read(self, question: Question, query_vector: np.ndarray, passages: list[Hit]) -> list[Scored]:
+        """Candidate sentences, best first; only from the documents the question names, when it names some."""
+        ids, x = self.candidates(question, query_vector, passages)
         p = self.model.probabilities(x) if ids else np.zeros(0)
         if ids and self.reranker is not None and self.model.rerank:
             p = self._rerank(question, ids, p)
@@ -107,9 +99,11 @@ class Reader:
         return out
 
     def candidates(
-        self, question: Question, query_vector: np.ndarray, passages: list[Hit], named: list[int] | None = None
+        self, question: Question, query_vector: np.ndarray, passages: list[Hit]
     ) -> tuple[list[int], np.ndarray]:
-        """The sentences of the passages (of the `named` documents, when given) and their `FEATURES` rows."""
+        """The sentences of the passages (of the documents the question names, when it names some) and their
+        `FEATURES` rows."""
+        named = list(question.names.documents) if question.names else []
         best = max(passages[0].score, 1e-9) if passages else 1.0
         where: dict[int, tuple[float, int]] = {}  # sentence → (its best passage's score share, that passage's rank)
         passage_of: dict[int, int] = {}
@@ -126,7 +120,7 @@ class Reader:
         semantic = [cosine[s] for s in ids]
         items = sorted({passage_of[s] for s in ids})
         passage_cosine = dict(zip(items, _rows(self.index.passage_vectors, items) @ query_vector.reshape(-1)))
-        asked = _Asked.of(question, self._terms(question, named or []), self.index)
+        asked = _Asked.of(question, self._terms(question, named), self.index)
         x = np.array([self._features(asked, s, float(sem), *where[s]) for s, sem in zip(ids, semantic)])
         doc = {s: self.index.sentences[s].doc for s in around}
         x[:, FEATURES.index("neighbour_semantic")] = [
@@ -267,15 +261,3 @@ def _longest_common(a: str, b: str) -> int:
 def _rows(vectors: np.ndarray, ids: list[int]) -> np.ndarray:
     """Rows of a memory-mapped matrix, as float32, read in ascending id order (`ids` is sorted)."""
     return np.asarray(vectors[np.asarray(ids, dtype=np.int64)], dtype=np.float32)
-
-
-def asked_unit(question: Question) -> re.Pattern | None:
-    """What a figure in the answer must be followed by: the unit after 多少/几 (几天 → 日|天), % for a
-    ratio; None when the question names none."""
-    if question.kind not in ("amount", "date"):
-        return None
-    found = ASKED_UNIT.search(question.norm)
-    if found:
-        unit = SAME_UNIT.get(found.group(1), re.escape(found.group(1)))
-        return re.compile(rf"{FIGURE_START}\s*(?:{unit})")
-    return PERCENT if RATIO.search(question.norm) else None

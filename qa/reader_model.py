@@ -1,6 +1,6 @@
 """The fitted reader's parameters: the signals that describe a candidate sentence (`FEATURES`), and the
 logistic model over them, its calibration, threshold and how the reranker's score joins (`qa/data/reader.json`,
-fitted by `bench/train_reader.py`)."""
+fitted by `training/reader.py`)."""
 
 from __future__ import annotations
 
@@ -64,12 +64,12 @@ class Model:
     def load(cls, path: Path = MODEL) -> Model:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         if tuple(data["features"]) != FEATURES:
-            raise ValueError(f"{path} was fitted on other features; refit it with bench/train_reader.py")
+            raise ValueError(f"{path} was fitted on other features; refit it with training/reader.py")
         return cls.from_dict(data)
 
     @classmethod
     def from_dict(cls, data: dict) -> Model:
-        """Parameters as `bench/train_reader.py` writes them; while it fits, the calibration (identity),
+        """Parameters as `training/reader.py` writes them; while it fits, the calibration (identity),
         threshold (0) and share (1) may be missing yet."""
         return cls(
             FEATURES,

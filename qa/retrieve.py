@@ -1,46 +1,32 @@
-"""Hybrid retrieval: dense (FAISS) and BM25 candidates, fused over their union, with place preference and filters."""
+"""Hybrid retrieval: the searchers' candidates (dense FAISS, BM25: `qa.searchers`), fused over their union, with
+place preference and filters."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from functools import reduce
 
 import numpy as np
 
 from index import Hit, Index, normalize, top_k
-from qa import fusion
 from qa.articles import asked_article
 from qa.lexicon import TITLE_KIND
-from qa.question import Question
+from qa.question import Names, Question
+from qa.searchers import METHODS, Fusion, Searcher, searchers
 from qa.versions import Versions
 
-FUSIONS = ("convex", "rrf", "dense", "bm25")
+FUSIONS = tuple(METHODS)
 TITLE_CLUE = 4  # characters of a title that, unique to one document, name it (公共服务业发展)
 CANDIDATES = 100  # passages each searcher contributes to the union that fusion ranks
-
-
-@dataclass(frozen=True)
-class Names:
-    """What a question names in an index, read once per question (`Retriever.names`)."""
-
-    documents: tuple[int, ...]  # the documents it is about (by place, else by title): retrieval prefers them
-    article: int | None  # the article it asks for (…第二十条规定了什么), or None
-    titled: tuple[int, ...]  # the documents its words name by title (read when an article is asked or no place)
-    hidden: tuple[int, ...]  # superseded versions it does not ask for: never retrieved
-
-    def without_documents(self) -> Names:
-        """The same, naming no document: a question asked of one source already has its document."""
-        return replace(self, documents=())
 
 
 class Retriever:
     """Ranks an index's passages for a question, touching only the candidates its searchers return."""
 
-    def __init__(self, index: Index, fusion_method: str = "convex", dense_weight: float = 0.6, name_boost: float = 0.2):
-        if fusion_method not in FUSIONS:
-            raise ValueError(f"unknown fusion {fusion_method!r}; choose one of {', '.join(FUSIONS)}")
+    def __init__(self, index: Index, parts: tuple[list[Searcher], Fusion] | None = None, name_boost: float = 0.2):
+        """`parts`: the searchers and how their scores fuse (`qa.searchers.searchers(index, method)`; the
+        default is "convex", dense and BM25)."""
         self.index = index
-        self.fusion = fusion_method
-        self.dense_weight = dense_weight
+        self.searchers, self.fuse = parts or searchers(index, "convex")
         self.name_boost = name_boost  # share of the score range added to named documents' passages
         self._doc_places = [normalize(d.place) for d in index.catalog]
         self._by_place: dict[str, list[int]] = {}  # a library has thousands of documents and a few hundred places
@@ -66,31 +52,30 @@ class Retriever:
         question: Question,
         query_vector: np.ndarray,
         k: int,
-        names: Names | None = None,
         place: str | None = None,
         source: str | None = None,
     ) -> list[Hit]:
-        """The top `k` passages, preferring the documents the question names (`names`, read here when not
-        given); `place`/`source` restrict to matching ones."""
-        names = names or self.names(question)
+        """The top `k` passages, preferring the documents the question names (`question.names`, read here when
+        not read yet); `place`/`source` restrict to matching ones."""
+        names = question.names or self.names(question, source)
         named = list(names.documents)
         allowed = self._allowed(place, source)
         if allowed is not None and not len(allowed):
             return []
-        terms = self.index.term_ids(list(question.terms)) if self.fusion != "dense" else []
-        ids = self._candidates(query_vector, terms, allowed, max(CANDIDATES, k))
+        queries = [s.query(question, query_vector) for s in self.searchers]
+        ids = self._candidates(queries, allowed, max(CANDIDATES, k))
         named_ids = self.index.passage_range(named) if named else np.zeros(0, dtype=np.int64)
         if len(named_ids):  # a named document's best passages compete even where the library drowns them
             if allowed is not None:
                 named_ids = np.intersect1d(named_ids, allowed)
-            ids = np.union1d(ids, self._candidates(query_vector, terms, named_ids, max(CANDIDATES, k)))
+            ids = np.union1d(ids, self._candidates(queries, named_ids, max(CANDIDATES, k)))
         docs = self.index.passage_docs(ids)
         if names.hidden:  # superseded versions the question does not ask for
             current = ~np.isin(docs, names.hidden)
             ids, docs = ids[current], docs[current]
         if not len(ids):
             return []
-        scores = self._fuse(query_vector, terms, ids)
+        scores = self.fuse([s.scores(q, ids) for s, q in zip(self.searchers, queries, strict=True)])
         if len(named_ids):  # a question that names a place or a document is about those documents: prefer them
             # a province's own rules before its cities' (named too, for a question about the province)
             cities = [d for d in named if question.about(p := self._doc_places[d]) and p not in question.places]
@@ -99,34 +84,17 @@ class Retriever:
         top = top_k(scores, k)
         return [Hit(int(ids[i]), float(scores[i])) for i in top]
 
-    def _candidates(self, query_vector, terms: list[int], among: np.ndarray | None, k: int) -> np.ndarray:
-        """The union of the dense searcher's and BM25's top `k` (within `among` when given)."""
+    def _candidates(self, queries: list, among: np.ndarray | None, k: int) -> np.ndarray:
+        """The union of the searchers' top `k` (within `among` when given)."""
         if among is not None and not len(among):
             return np.zeros(0, dtype=np.int64)
-        dense = self.index.dense_search(query_vector, k, among) if self.fusion != "bm25" else np.zeros(0, np.int64)
-        return np.union1d(dense, self.index.sparse_search(terms, k, among))
+        found = [s.search(q, k, among) for s, q in zip(self.searchers, queries, strict=True)]
+        return reduce(np.union1d, found, np.zeros(0, dtype=np.int64))
 
-    def _fuse(self, query_vector: np.ndarray, terms: list[int], ids: np.ndarray) -> np.ndarray:
-        dense = self.index.dense_scores(query_vector, ids) if self.fusion != "bm25" else np.zeros(len(ids))
-        sparse = self.index.sparse_scores(terms, ids)
-        if self.fusion == "dense":
-            return dense
-        if self.fusion == "bm25":
-            return sparse
-        if self.fusion == "convex":
-            return fusion.convex(dense, sparse, self.dense_weight)
-        ranked = (
-            [Hit(int(i), 0.0) for i in np.argsort(-dense)],
-            [Hit(int(i), 0.0) for i in np.argsort(-sparse) if sparse[i] > 0],
-        )
-        out = np.zeros(len(ids), dtype=np.float32)
-        for hit in fusion.reciprocal_rank(list(ranked)):
-            out[hit.item] = hit.score
-        return out
-
-    def names(self, question: Question) -> Names:
+    def names(self, question: Question, source: str | None = None) -> Names:
         """What the question names: documents by their place (天津), else by their title (whole, or a part no
-        other title shares); the article it asks for; the superseded versions it does not ask for.
+        other title shares); the article it asks for; the superseded versions it does not ask for. A question
+        asked of one `source` names no document: that source is its document.
 
         A title counts with its subtitle (`——市发改委调研报告`), which is how people refer to a report;
         documents sharing one title (versions of one regulation) are named together. An old version the
@@ -138,7 +106,7 @@ class Retriever:
         titled = self._current(asked, self._titled(question)) if article is not None or not by_place else []
         documents = self._current(asked, by_place) if by_place else titled
         hidden = tuple(d for d in self.versions.newer if d not in asked)
-        return Names(tuple(documents), article, tuple(titled), hidden)
+        return Names(() if source else tuple(documents), article, tuple(titled), hidden)
 
     def _titled(self, question: Question) -> list[int]:
         """Documents named by their whole short title (老年人权益保障法, 民法典总则编: the longest such title

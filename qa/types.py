@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from qa.question import Question
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class Answer:
     kind: str = "fact"  # what the question asks for: amount, date, list, fact
     confidence: float = 0.0  # the calibrated probability that the first quote answers the question
     timings: dict[str, float] = field(default_factory=dict)
+    asked: Question | None = field(default=None, compare=False, repr=False)  # what the assistant read it as
 
     @property
     def doubtful(self) -> bool:

@@ -26,6 +26,7 @@ from app.chat_render import (
 )
 from app.chat_session import MAX_UPLOAD_MB, Session, add_files, check_upload, close_session
 from app.chat_ui import ChatApp, _turn, parse_history
+from qa.question import parse
 from qa.types import Answer, Quote
 
 SHANGHAI = "上海市基本公共服務規劃\n到2025年,全市養老護理員持等級證的比例達到80%。其他內容。"
@@ -40,7 +41,10 @@ def quote(text: str, part: str, source: str = "sh.txt", title: str = "上海市�
 
 def answer(question: str, quotes: list[Quote], answered: bool = True, kind: str = "amount", **kw) -> Answer:
     sentences = quotes if answered else []
-    return Answer(question, kw.get("resolved", question), answered, sentences, quotes, kind, kw.get("confidence", 0.9))
+    resolved = kw.get("resolved", question)
+    return Answer(
+        question, resolved, answered, sentences, quotes, kind, kw.get("confidence", 0.9), asked=parse(resolved)
+    )
 
 
 def marked(text: str, kind: str, terms: tuple[str, ...], cls: str) -> list[str]:

@@ -163,7 +163,7 @@ def test_filters_and_named_documents_at_library_size(two_folders, tmp_path: Path
     question = parse("上海市住宅物业管理规定第二十条规定了什么")
     names = retriever.names(question)
     assert names.article == 20 and names.documents
-    hits = retriever.retrieve(question, fake_encoder.encode([question.norm], "query")[0], 2, names)
+    hits = retriever.retrieve(question.named(names), fake_encoder.encode([question.norm], "query")[0], 2)
     assert {assistant.index.passages[h.item].doc for h in hits} <= set(names.documents)
 
 

@@ -58,7 +58,7 @@ def test_bad_precision_on_the_command_line_is_one_line(capsys) -> None:
 
 @pytest.mark.slow
 def test_an_index_built_in_one_precision_answers_alike_in_the_other(tiny_folder: Path, tmp_path: Path) -> None:
-    """Built in bf16 (emulated where the CPU lacks it: slow but correct), answered in fp32 and in bf16: the same
+    """Built in bf16 (emulated where the CPU lacks it: slow but correct), answered in fp32, bf16 and auto: the same
     quotes; the manifest and `qa index info` say what the vectors were computed in."""
     from index.embed import Encoder, cache_root
     from index.info import describe, render_info
@@ -68,11 +68,98 @@ def test_an_index_built_in_one_precision_answers_alike_in_the_other(tiny_folder:
     info = describe(tmp_path / "index")
     assert info["precision"] == "bf16" and "precision  bf16" in render_info(info)
     answers = {}
-    for precision in ("fp32", "bf16"):
+    for precision in ("fp32", "bf16", "auto"):  # auto: questions in int8 where the CPU has VNNI
         assistant = Assistant(tmp_path / "index", progress=False, precision=precision)
-        assert assistant.precision.name == precision
+        assert precision == "auto" or assistant.precision.name == precision
         for question in ("天津每千人口有多少托位?", "成都特困人员集中供养标准是多少?", "成都低保标准是多少?"):
             answer = assistant.answer(question)
             answers.setdefault(question, []).append([(q.source, q.start, q.end) for q in answer.sentences])
-    for question, (fp32, bf16) in answers.items():
-        assert fp32 and fp32 == bf16, question
+    for question, (fp32, bf16, auto) in answers.items():
+        assert fp32 and fp32 == bf16 == auto, question
+
+
+@pytest.mark.parametrize(
+    "flags, requested, expected",
+    [
+        ({"avx512_bf16", "avx512_vnni"}, "auto", "int8"),
+        ({"avx2", "avx_vnni"}, "auto", "int8"),
+        ({"avx2", "fma"}, "auto", ""),  # no VNNI: int8 products would be slow and may saturate
+        ({"avx512_bf16", "avx512_vnni"}, "bf16", ""),  # asked for: every pass in it
+        ({"avx512_bf16", "avx512_vnni"}, "fp32", ""),
+    ],
+)
+def test_questions_go_int8_only_where_the_cpu_has_vnni(flags: set[str], requested: str, expected: str) -> None:
+    precision = resolve_precision(requested, "cpu", flags)
+    assert precision.questions == expected
+    assert precision.question_pass == (expected or precision.name)
+    assert ("questions int8" in precision.describe()) == bool(expected)
+
+
+def test_int8_questions_are_the_bundled_model_s_own(monkeypatch) -> None:
+    """Another sentence-transformers model never gets the bundled model's int8 pass."""
+    from index import precision as module
+    from index.embed import Encoder
+
+    monkeypatch.setattr(module, "cpu_flags", lambda *_: {"avx512_bf16", "avx512_vnni"})
+    assert Encoder(precision="auto").precision.questions == "int8"
+    assert Encoder("some/other-model", precision="auto").precision.questions == ""
+
+
+def test_int8_products_follow_the_float_ones() -> None:
+    """Balanced int8 products of a layer with one loud input channel stay close to fp32, and the recorder keeps
+    each channel's largest magnitude."""
+    import torch
+
+    from index.int8 import Int8Linears, RangeRecorder
+
+    torch.manual_seed(0)
+    w = {"l.weight": torch.randn(64, 32) / 8, "l.bias": torch.randn(64) / 8}
+    x = torch.randn(5, 32)
+    x[:, 3] *= 40  # an outlier channel, as after a BERT layer's GELU
+    recorder = RangeRecorder(w)
+    exact = recorder(x, "l")
+    assert torch.equal(recorder.ranges["l"], x.abs().amax(0))
+    approx = Int8Linears(w, recorder.ranges)(x, "l")
+    assert torch.nn.functional.cosine_similarity(exact, approx).min() > 0.999
+    assert not torch.equal(exact, approx)  # it really ran in int8
+
+
+def test_a_damaged_range_file_is_one_line(tmp_path: Path) -> None:
+    import torch
+
+    from index.int8 import Int8Linears
+
+    bad = tmp_path / "ranges.safetensors"
+    bad.write_bytes(b"not a safetensors file")
+    w = {"l.weight": torch.ones(2, 2), "l.bias": torch.zeros(2)}
+    for path in (bad, tmp_path / "missing.safetensors"):
+        with pytest.raises(RuntimeError, match="training.calibrate") as error:
+            Int8Linears.load(w, path)
+        assert "\n" not in str(error.value)
+
+
+@pytest.mark.slow
+def test_int8_question_vectors_agree_with_fp32() -> None:
+    """The shipped ranges and the real model: question vectors at mean cosine ≥ 0.999 to fp32 (the rule)."""
+    import numpy as np
+
+    from index.bert import BertEncoder
+    from index.e5model import prepare_default_model
+    from index.embed import cache_root
+    from index.precision import Precision
+
+    model = prepare_default_model(cache_root())
+    fp32 = BertEncoder(model, precision=Precision("fp32", "test"))
+    int8 = BertEncoder(model, precision=Precision("fp32", "test", "int8"))
+    questions = [
+        "query: " + q
+        for q in (
+            "天津农村特困人员每月能领多少钱?",
+            "上海市住宅物业管理规定第二十条规定了什么",
+            "怎么申请低保?",
+            "婴幼儿照护服务机构需要备案吗",
+        )
+    ]
+    cosine = (fp32.encode(questions) * int8.encode(questions, questions=True)).sum(axis=1)
+    assert cosine.mean() >= 0.999 and cosine.min() > 0.998
+    assert np.abs(cosine - 1).max() > 1e-6  # the int8 pass really ran

@@ -1,6 +1,6 @@
 """Train the reranker (qa/data/reranker.safetensors): a cross-encoder from the bundled model's first layers.
 
-    python bench/train_reader.py --laws-index DIR          # first: every set's candidates, cached in runs/reader/
+    python -m training.reader --laws-index DIR          # first: every set's candidates, cached in runs/reader/
     python -m training.reranker                            # train, resumable; writes qa/data/reranker.safetensors
     python -m training.reranker --resume                   # carry on from runs/reranker/checkpoint.pt
     python -m training.reranker --device cuda --layers 12  # on a GPU, the whole depth
@@ -9,7 +9,7 @@ Training groups, each a question with up to 12 sentences and a learned "no answe
 slot and the sentences; the target is the sentences holding the gold answer, or the slot when none does):
 
 - the **fit part of the dev halves** (80% of each set's dev questions, by a hash of set and id) of every set
-  `bench/train_reader.py` collects: the shipped benchmark, the laws benchmark, DRCD, CMRC, DuReader, CJRC. The
+  `training/reader.py` collects: the shipped benchmark, the laws benchmark, DRCD, CMRC, DuReader, CJRC. The
   sentences are the ones the reader's first stage ranks highest for that question: the hard negatives
   (the neighbouring clause of the right article) the reranker meets when answering. A question whose candidates
   hold no answer (unanswerable, or its document not retrieved) targets "no answer"; a sentence from another
@@ -18,7 +18,7 @@ slot and the sentences; the target is the sentences holding the gold answer, or 
   against the sentences of its own case, unanswerable ones against "no answer"; YES/NO questions are skipped.
 
 The other 20% of the dev halves (the hold part) chooses the checkpoint and fits how the reranker's score joins
-the first stage (`bench/train_reader.py`); test halves are never read here.
+the first stage (`training/reader.py`); test halves are never read here.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ import json
 import os
 import pickle
 import random
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -47,6 +46,7 @@ from index.precision import cpu_description, resolve_precision
 from index.segment import split_sentences
 from qa.read import rerank_order
 from qa.rerank import RERANKER, CrossEncoder, base_weights, fingerprint
+from training import commit
 
 ROOT = Path(__file__).resolve().parents[1]
 CANDIDATES = ROOT / "runs" / "reader"
@@ -146,10 +146,10 @@ def _sample(groups: list[Group], per_set: int, seed: int = SEED) -> list[Group]:
 
 def candidate_groups(folder: Path = CANDIDATES, skip: set[str] = frozenset()) -> tuple[list[Group], list]:
     """The fit part's groups, and the hold part's candidate rows (dev only: test halves are not read), of
-    the sets `bench/train_reader.py` collected, less those in `skip`."""
+    the sets `training/reader.py` collected, less those in `skip`."""
     files = [f for f in sorted(folder.glob("*.pkl")) if f.stem not in skip and not f.stem.startswith("cross-")]
     if not files:
-        print(f"train: no candidates in {folder} (python bench/train_reader.py collects them)", file=sys.stderr)
+        print(f"train: no candidates in {folder} (python -m training.reader collects them)", file=sys.stderr)
     fit, hold = [], []
     for path in files:
         with path.open("rb") as f:
@@ -166,7 +166,7 @@ def candidate_groups(folder: Path = CANDIDATES, skip: set[str] = frozenset()) ->
 
 
 class _Row:
-    """A cached candidate row (`bench/train_reader.py`'s `Asked`, pickled from a script): its fields only."""
+    """A cached candidate row (`training/reader.py`'s `Asked`, pickled from a script): its fields only."""
 
 
 class _Rows(pickle.Unpickler):
@@ -276,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=6e-5, help="peak learning rate of the layers (default 6e-5)")
     parser.add_argument("--head-lr", type=float, default=2e-3, help="… of the new head (default 2e-3)")
     parser.add_argument("--max-length", type=int, default=96, help="tokens of question + sentence (default 96)")
-    parser.add_argument("--candidates", type=Path, default=CANDIDATES, help="bench/train_reader.py's cache")
+    parser.add_argument("--candidates", type=Path, default=CANDIDATES, help="training/reader.py's cache")
     parser.add_argument("--eval", type=Path, default=EVAL, help=f"the public QA sets' folder ({EVAL})")
     parser.add_argument("--extra", type=Path, nargs="*", help="SQuAD-form training files (default: the legal ones)")
     parser.add_argument(
@@ -425,21 +425,12 @@ def train(args) -> int:
         "cpu_bf16": sorted(set(cpu_description()["flags"]) & {"avx512_bf16", "amx_bf16", "avx512_vnni", "avx2"}),
         "threads": torch.get_num_threads(),
         "wall_s": round(time.perf_counter() - t0, 1),
-        "commit": _commit(),
+        "commit": commit(),
     }
     save(args.out, w, trainable, config)
     print(json.dumps(config["trained"], ensure_ascii=False), file=sys.stderr)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
     return 0
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-        ).stdout.strip()
-    except OSError:
-        return ""
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """Fit the reader (qa/data/reader.json) on the dev halves of the QA sets; report dev and test halves.
 
-    python bench/train_reader.py                       # collect candidates (cached), fit, report, write
-    python bench/train_reader.py --laws-index laws_sample/   # also the laws benchmark, against that index
-    python bench/train_reader.py --refresh             # ask every question again (after a feature change)
-    python bench/train_reader.py --without list_fit --out /tmp/r.json   # what a signal adds: fit without it
+    python -m training.reader                       # collect candidates (cached), fit, report, write
+    python -m training.reader --laws-index laws_sample/   # also the laws benchmark, against that index
+    python -m training.reader --refresh             # ask every question again (after a feature change)
+    python -m training.reader --without list_fit --out /tmp/r.json   # what a signal adds: fit without it
 
 For every question of every set the assistant retrieves as it does for a user and lists the reader's
 candidate sentences with their features; a candidate is a positive when it comes from the gold
@@ -33,18 +33,16 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from index.e5model import DEFAULT_MODEL_NAME  # noqa: E402
-from index.embed import Encoder, cache_root  # noqa: E402
-from index.normalizer import normalize  # noqa: E402
-from qa.assistant import Assistant  # noqa: E402
-from qa.evaluate import BENCHMARK, HALVES, contains, half, load_benchmark  # noqa: E402
-from qa.openbook import PASSAGES, index_for, load_split, yes_no  # noqa: E402
-from qa.read import rerank_order  # noqa: E402
-from qa.reader_model import FEATURES, MODEL, Model  # noqa: E402
-from qa.rerank import RERANKER, CrossEncoder  # noqa: E402
-from training.reranker import held_out  # noqa: E402
+from index.e5model import DEFAULT_MODEL_NAME
+from index.embed import Encoder, cache_root
+from index.normalizer import normalize
+from qa.assistant import Assistant
+from qa.evaluate import BENCHMARK, HALVES, contains, half, load_benchmark
+from qa.openbook import PASSAGES, index_for, load_split, yes_no
+from qa.read import rerank_order
+from qa.reader_model import FEATURES, MODEL, Model
+from qa.rerank import RERANKER, CrossEncoder
+from training.reranker import held_out
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 LAWS_BENCHMARK = Path(__file__).resolve().parent.parent / "qa" / "data" / "laws_benchmark.jsonl"
@@ -390,7 +388,7 @@ def main() -> int:
         for h in HALVES
     }
     params["fitted"] = {
-        "command": "python bench/train_reader.py" + (" --laws-index DIR" if args.laws_index else ""),
+        "command": "python -m training.reader" + (" --laws-index DIR" if args.laws_index else ""),
         "dev_questions": {s: sum(a.set == s for a in dev) for s in dict.fromkeys(a.set for a in dev)},
         "dev_candidates": int(sum(len(a.y) for a in dev)),
         "model": encoder.name,
