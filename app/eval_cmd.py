@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 from app.cli import add_precision
+from evaluation.benchmark import HALVES
+from evaluation.report import chart, table
 from index import DEFAULT_MODEL_NAME, SENTENCE_VECTORS
-from qa.evaluate import HALVES
 from qa.retrieve import FUSIONS
 
 _RANKING = (
@@ -85,8 +86,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _benchmark(args: argparse.Namespace) -> int:
+    from evaluation.benchmark import (
+        BENCHMARK,
+        half,
+        load_benchmark,
+        read_jsonl,
+        run_benchmark,
+        score_benchmark,
+        subsample,
+    )
     from qa.assistant import Assistant
-    from qa.evaluate import BENCHMARK, half, load_benchmark, read_jsonl, run_benchmark, score_benchmark, subsample
 
     path = args.benchmark or BENCHMARK
     name = path.stem + ("" if args.fusion == "convex" else f"-{args.fusion}") + _sample_suffix(args)
@@ -118,10 +127,8 @@ def _benchmark(args: argparse.Namespace) -> int:
 
 
 def _open_book(args: argparse.Namespace) -> int:
-    from index import Encoder
-    from qa.assistant import cache_root
-    from qa.evaluate import half, read_jsonl, subsample
-    from qa.openbook import (
+    from evaluation.benchmark import half, read_jsonl, subsample
+    from evaluation.openbook import (
         METHODS,
         index_for,
         run_bigram_baseline,
@@ -130,6 +137,8 @@ def _open_book(args: argparse.Namespace) -> int:
         simplified,
         yes_no,
     )
+    from index import Encoder
+    from qa.assistant import cache_root
 
     split = _load_split(args.open_book)
     questions = [q for q in split.questions if args.half in (None, half(q.paragraph))]
@@ -171,7 +180,7 @@ def _open_book(args: argparse.Namespace) -> int:
 
 
 def _load_split(path: Path):
-    from qa.openbook import load_split
+    from evaluation.openbook import load_split
 
     try:
         return load_split(path)
@@ -184,7 +193,7 @@ def _open_book_name(args: argparse.Namespace) -> str:
     path = args.open_book.resolve()
     script = "-simplified" if args.simplified_questions else ""
     own = "-own" if args.own_paragraph else ""
-    from qa.openbook import vectors_suffix
+    from evaluation.openbook import vectors_suffix
 
     vectors = vectors_suffix(args.sentence_vectors)
     part = f"-{args.half}" if args.half else ""
@@ -196,7 +205,7 @@ def _sample_suffix(args: argparse.Namespace) -> str:
 
 
 def _save_run(rows: list[dict], path: Path) -> None:
-    from qa.evaluate import write_jsonl
+    from evaluation.benchmark import write_jsonl
 
     write_jsonl(rows, path)
     print(f"run: {path}", file=sys.stderr)
@@ -216,78 +225,8 @@ def _finish(
 
 
 def _reliability_chart(args: argparse.Namespace, name: str, bins: list[dict]) -> None:
-    """The reliability diagram: per confidence bin, how often the first quote was right."""
-    import matplotlib
+    from evaluation.report import reliability_chart
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    used = [b for b in bins if b["questions"]]
-    fig, ax = plt.subplots(figsize=(4.8, 4.4))
-    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfectly calibrated")
-    ax.plot([b["confidence"] for b in used], [b["right"] for b in used], marker="o", label="this run")
-    for b in used:
-        ax.annotate(
-            str(b["questions"]), (b["confidence"], b["right"]), fontsize=7, xytext=(3, -9), textcoords="offset points"
-        )
-    ax.set_xlabel("confidence the assistant reported")
-    ax.set_ylabel("share whose first quote was right")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.02)
-    unknown = sum(b["unknown"] for b in bins)
-    ax.set_title(
-        f"{name}: reliability" + (f"\n({unknown} declined answerable: outcome unknown)" if unknown else ""), fontsize=9
-    )
-    ax.legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
     path = args.out / f"{name}-reliability.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    reliability_chart(name, bins, path)
     print(f"reliability diagram: {path}")
-
-
-def table(headers: list[str], groups: dict[str, dict], columns: tuple[tuple[str, str], ...]) -> str:
-    """A plain-text table, one line per group, numbers right-aligned; a figure that does not apply shows –."""
-    cells = [headers] + [[name, *(_cell(row.get(key), key) for _, key in columns)] for name, row in groups.items()]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["  ".join(_pad(c, w, i == 0) for i, (c, w) in enumerate(zip(row, widths, strict=True))) for row in cells]
-    return "\n".join(lines[:1] + ["-" * len(lines[0])] + lines[1:])
-
-
-def _pad(cell: str, width: int, left: bool) -> str:
-    return cell.ljust(width) if left else cell.rjust(width)
-
-
-def _cell(value, key: str) -> str:
-    if value is None:
-        return "–"
-    if key.endswith("_ms"):
-        return f"{value:.1f}"
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
-
-
-def chart(groups: dict[str, dict], metrics: tuple[str, ...], title: str, path: Path) -> None:
-    """Grouped bars, one group per row of the table and one bar per metric, labels in ASCII."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    names = list(groups)
-    x = np.arange(len(names))
-    width = 0.8 / len(metrics)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(names) + 2), 4.2))
-    for i, metric in enumerate(metrics):
-        values = [groups[n].get(metric) for n in names]  # None: the figure does not apply, so no bar
-        bars = ax.bar(x + (i - (len(metrics) - 1) / 2) * width, [v or 0.0 for v in values], width, label=metric)
-        ax.bar_label(bars, ["" if v is None else f"{v:.2f}" for v in values], fontsize=7)
-    ax.set_xticks(x, names, fontsize=8)
-    ax.set_ylim(0, 1.1)
-    ax.set_ylabel("share of questions")
-    ax.set_title(title)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)

@@ -19,10 +19,10 @@ import sys
 import time
 from pathlib import Path
 
+from evaluation.openbook import load_split
 from index.embed import Encoder, cache_root
 from index.precision import cpu_description, resolve_precision
 from index.segment import split_sentences
-from qa.openbook import load_split
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -23,7 +23,6 @@ _PHRASES = {
     "网路": "网络",
     "最佳化": "优化",
     "二○": "二〇",
-    "二。三五": "二〇三五",  # OCR reads 〇 as a full stop in 二〇三五年
     "添加": "新增",  # tw2sp reads mainland 新增 as Taiwan usage and rewrites it; keep the policy word
 }
 _PHRASE_RE = re.compile("|".join(sorted(map(re.escape, _PHRASES), key=len, reverse=True)))

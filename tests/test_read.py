@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from evaluation.benchmark import half, load_benchmark
 from qa.assistant import Assistant, build_folder
-from qa.evaluate import half, load_benchmark
 from qa.question import parse
 from qa.reader_model import FEATURES, MODEL, Model
 

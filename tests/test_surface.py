@@ -1,4 +1,5 @@
-"""qa/ and app/ use the index only through its public surface (index/__init__.py), and that surface holds."""
+"""qa/, app/ and evaluation/ use the index only through its public surface (index/__init__.py), and that surface
+holds; every library module stays at most 300 lines; nothing in the library reaches up into evaluation/ or training/."""
 
 from __future__ import annotations
 
@@ -26,8 +27,11 @@ def _index_imports(path: Path) -> list[tuple[int, str]]:
     return found
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "qa").glob("*.py")) + sorted((ROOT / "app").glob("*.py")), ids=str)
-def test_qa_and_app_take_only_the_index_s_public_names(path: Path) -> None:
+USERS = ("qa", "app", "evaluation")  # packages that use the index
+
+
+@pytest.mark.parametrize("path", sorted(p for package in USERS for p in (ROOT / package).glob("*.py")), ids=str)
+def test_users_of_the_index_take_only_its_public_names(path: Path) -> None:
     public = set(index.__all__) | set(MODULES)
     outside = [f"line {n}: {what}" for n, what in _index_imports(path) if not what.startswith("index:")]
     outside += [f"line {n}: {what}" for n, what in _index_imports(path) if what.split(":")[-1] not in public]
@@ -47,9 +51,20 @@ def test_importing_the_package_loads_no_model_code() -> None:
     assert out.split() == ["False", "False"]
 
 
-@pytest.mark.parametrize("package", ["index", "qa", "app"])
+@pytest.mark.parametrize("package", ["index", "qa", "app", "evaluation"])
 def test_every_library_module_is_at_most_300_lines(package: str) -> None:
     long = {
         p.name: n for p in (ROOT / package).glob("*.py") if (n := len(p.read_text(encoding="utf-8").splitlines())) > 300
     }
     assert not long, f"split these by job: {long}"
+
+
+@pytest.mark.parametrize(
+    "path", sorted(p for package in ("index", "qa") for p in (ROOT / package).glob("*.py")), ids=str
+)
+def test_the_library_never_imports_evaluation_or_training(path: Path) -> None:
+    """index → qa is the library; evaluation and training sit beside it and use it, never the other way."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
+    names += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    assert not [m for m in names if m.split(".")[0] in ("evaluation", "training", "bench")], path.name

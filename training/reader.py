@@ -13,7 +13,7 @@ abstention threshold is the lowest confidence at which 未找到 is right ≥ 90
 questions of the sets that have unanswerable ones, and the share of the best probability a further
 quote needs is chosen on dev too. Test halves are only scored, never fitted on.
 
-Sets (../shared/eval, see its README; halves by `qa.evaluate.half` of the paragraph or question id):
+Sets (../shared/eval, see its README; halves by `evaluation.benchmark.half` of the paragraph or question id):
 benchmark (the shipped five-plan benchmark), laws (qa/data/laws_benchmark.jsonl, with --laws-index),
 drcd, cmrc, dureader (open book over the whole split), cjrc (each question against its own paragraph;
 YES/NO questions skipped: a sentence holds their fact but not the word YES).
@@ -33,12 +33,12 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from tqdm import tqdm
 
+from evaluation.benchmark import BENCHMARK, HALVES, contains, half, load_benchmark
+from evaluation.openbook import PASSAGES, index_for, load_split, yes_no
 from index.e5model import DEFAULT_MODEL_NAME
 from index.embed import Encoder, cache_root
 from index.normalizer import normalize
 from qa.assistant import Assistant
-from qa.evaluate import BENCHMARK, HALVES, contains, half, load_benchmark
-from qa.openbook import PASSAGES, index_for, load_split, yes_no
 from qa.read import rerank_order
 from qa.reader_model import FEATURES, MODEL, Model
 from qa.rerank import RERANKER, CrossEncoder

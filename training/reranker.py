@@ -121,7 +121,7 @@ def candidate_group(asked, size: int = GROUP) -> Group | None:
 def own_paragraph_groups(folder: Path = EVAL, only: dict | None = None) -> tuple[list[Group], list[Group]]:
     """The fit and hold parts of the dev halves of the public sets (and the CMRC trial set as a whole) in
     `folder` (`only` these sets, when given); a set that is not there is left out."""
-    from qa.evaluate import half
+    from evaluation.benchmark import half
 
     fit, hold = [], []
     for name, rel in (only or DEV_SETS | FIT_SETS).items():

@@ -18,6 +18,7 @@ import numpy as np
 import opencc
 from tqdm import tqdm
 
+from evaluation.benchmark import at_k, contains, mrr, percentile, rate, reliability
 from index import (
     FORMAT_VERSION,
     MANIFEST,
@@ -28,7 +29,6 @@ from index import (
     expected_manifest_keys,
 )
 from qa.assistant import Assistant, cache_root
-from qa.evaluate import at_k, contains, mrr, percentile, rate, reliability
 from qa.question import BadQuestion
 
 METHODS = ("bm25", "dense", "convex", "rrf")  # convex is the shipped hybrid
@@ -262,7 +262,7 @@ def score_method(rows: list[dict], texts: dict[str, str]) -> dict:
 
 
 def first_right(row: dict) -> bool | None:
-    """Whether the best sentence found answers: see `qa.evaluate.first_right`."""
+    """Whether the best sentence found answers: see `evaluation.benchmark.first_right`."""
     if row.get("answered"):
         return bool(row["answers"]) and sentence_rank(row) == 1
     return None if row["answers"] else False
