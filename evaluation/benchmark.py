@@ -258,12 +258,13 @@ def reliability(pairs: list[tuple[float, bool | None]], bins: int = 10) -> list[
     return out
 
 
-def first_right(row: dict) -> bool | None:
-    """Whether the best sentence the reader found answers the question: for a quote, whether it is right;
-    for an unanswerable question declined, no (nothing could); for an answerable one declined, unknown."""
-    if row["answered"]:
-        return row["type"] != UNANSWERABLE and answer_rank(row) == 1
-    return False if row["type"] == UNANSWERABLE else None
+def first_right(answered: bool, answerable: bool, first_holds_answer: bool) -> bool | None:
+    """Whether the best sentence the reader found answers the question (the reliability diagram's outcome), for
+    every kind of run: for a quote, whether it is right; for an unanswerable question declined, no (nothing
+    could); for an answerable one declined, unknown."""
+    if answered:
+        return answerable and first_holds_answer
+    return None if answerable else False
 
 
 def score_benchmark(rows: list[dict]) -> dict:
@@ -272,7 +273,12 @@ def score_benchmark(rows: list[dict]) -> dict:
     failing = [r for r in rows if failure(r)]
     return {
         "overall": score_group(rows),
-        "reliability": reliability([(r.get("confidence", 0.0), first_right(r)) for r in rows]),
+        "reliability": reliability(
+            [
+                (r.get("confidence", 0.0), first_right(r["answered"], r["type"] != UNANSWERABLE, answer_rank(r) == 1))
+                for r in rows
+            ]
+        ),
         "by_type": {t: score_group([r for r in rows if r["type"] == t]) for t in types},
         "failures": {why: sum(failure(r) == why for r in failing) for why in FAILURES},
         "failing": [failure_example(r) for r in failing],

@@ -18,7 +18,7 @@ import numpy as np
 import opencc
 from tqdm import tqdm
 
-from evaluation.benchmark import at_k, contains, mrr, percentile, rate, reliability
+from evaluation.benchmark import at_k, contains, first_right, mrr, percentile, rate, reliability
 from index import (
     FORMAT_VERSION,
     MANIFEST,
@@ -261,13 +261,6 @@ def score_method(rows: list[dict], texts: dict[str, str]) -> dict:
     }
 
 
-def first_right(row: dict) -> bool | None:
-    """Whether the best sentence found answers: see `evaluation.benchmark.first_right`."""
-    if row.get("answered"):
-        return bool(row["answers"]) and sentence_rank(row) == 1
-    return None if row["answers"] else False
-
-
 def score_open_book(rows: list[dict], split: Split) -> dict:
     """Figures per method, in the order the methods were run, and the one-off query-encoding latency."""
     texts = {p.source: p.text for p in split.paragraphs}
@@ -278,6 +271,10 @@ def score_open_book(rows: list[dict], split: Split) -> dict:
     shipped = [r for r in rows if r["method"] == "convex"]
     return {
         "methods": {m: score_method([r for r in rows if r["method"] == m], texts) for m in methods},
-        "reliability": reliability([(r.get("confidence", 0.0), first_right(r)) for r in shipped]),
+        "reliability": reliability([(r.get("confidence", 0.0), _first_right(r)) for r in shipped]),
         "query_encode_p50_ms": percentile([v for v in encode.values() if v > 0], 50),
     }
+
+
+def _first_right(row: dict) -> bool | None:
+    return first_right(bool(row.get("answered")), bool(row["answers"]), sentence_rank(row) == 1)

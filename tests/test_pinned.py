@@ -85,7 +85,8 @@ def laws_titles_index() -> Path:
 
     titles = {_title(r["source"]) for r in load_benchmark(LAWS_BENCHMARK) if r["source"]}
     files = sorted(p.relative_to(LAWS).as_posix() for p in LAWS.rglob("*.md") if _title(p.name) in titles)
-    digest = hashlib.sha256("\n".join(files).encode()).hexdigest()[:12]
+    code = "".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "index").glob("*.py")))  # how it is built
+    digest = hashlib.sha256("\n".join([*files, code]).encode()).hexdigest()[:12]
     encoder = Encoder(cache_root=cache_root())
     out = cache_root() / "pinned" / f"laws-titles-{digest}"
     try:

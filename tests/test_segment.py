@@ -104,3 +104,16 @@ def test_markup_comments_are_neither_sentences_nor_sections() -> None:
     assert (
         spans[-1].section == "第一条" and text[spans[-1].start : spans[-1].end] == "第一条 为了保护水资源，制定本规定。"
     )
+
+
+@pytest.mark.parametrize(
+    ("line", "boilerplate"),
+    [
+        ("如需下载全文，请在页面底部点击下载服务。", True),
+        ("请在登录后查看", True),
+        ("第十三条 因所生育子女均在境外定居申请在本省再生育的，按照有关规定执行。", False),  # a law, kept
+        ("申请在非主干道两侧临时占道的，应当具备下列条件：", False),
+    ],
+)
+def test_boilerplate_words_never_drop_a_law_s_sentence(line: str, boilerplate: bool) -> None:
+    assert is_boilerplate(line) is boilerplate
