@@ -26,10 +26,12 @@ _BULLET = re.compile(r"^[•·●▪◆■\-*]\s*")
 _LABEL = re.compile(r"^([^\s，,。:：]{2,8}[:：][^\s。，,]{2,30})\s+(?=\S)")
 _LABEL_HEADING = re.compile(r"^[^\s，,。:：]{2,8}[:：][^\s。，,]{2,30}$")
 _OCR_ZERO = re.compile(r"(?<=[二〇一])。(?=[〇一二三四五六七八九])")  # 二。三五年: an OCR'd 〇, not a full stop
-_BOILERPLATE = tuple(map(re.compile, (
-    "相关词条", "热门词条", "联络我们", "联系我们", "随便看", "会员分享", "在线阅读", "免费提供", "版权所有",
-    "上一篇", "下一篇", "分享到", "扫一扫", "责任编辑", "学术资源", "下载服务",
-    "(?<![申提邀])请在",  # 请在…下载, never a law's 申请在 (申请在本省再生育的)
+# Site furniture: one of these marks a short line as boilerplate ...
+_FURNITURE = ("相关词条", "热门词条", "随便看", "会员分享", "上一篇", "下一篇", "分享到", "扫一扫")
+# ... these also occur in laws (免费提供抗病毒药物, 版权所有, 申请在本省…), so a line needs two of them, or one and
+# a word above, or to be little more than the word (联络我们, 请在登录后查看), before it is dropped
+_AMBIGUOUS = tuple(map(re.compile, (
+    "联络我们", "联系我们", "在线阅读", "免费提供", "版权所有", "责任编辑", "学术资源", "下载服务", "(?<![申提邀])请在",
 )))  # fmt: skip
 MAX_HEADING = 40
 _NUMERAL = "[零〇一二三四五六七八九十百千两\\d]+"
@@ -51,8 +53,9 @@ class Span:
 def is_boilerplate(line: str) -> bool:
     """True for site furniture (related links, sharing notices) that must never be an answer."""
     norm = normalize(line)
-    hits = sum(bool(k.search(norm)) for k in _BOILERPLATE)
-    return hits >= 2 or (hits == 1 and len(norm) < 120)
+    furniture = sum(k in norm for k in _FURNITURE)
+    hits = furniture + sum(bool(k.search(norm)) for k in _AMBIGUOUS)
+    return hits >= 2 or (furniture == 1 and len(norm) < 120) or (hits == 1 and len(norm) < 20)
 
 
 def is_heading(text: str) -> bool:
