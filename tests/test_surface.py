@@ -68,3 +68,19 @@ def test_the_library_never_imports_evaluation_or_training(path: Path) -> None:
     names = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
     names += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
     assert not [m for m in names if m.split(".")[0] in ("evaluation", "training", "bench")], path.name
+
+
+def test_every_package_the_installed_code_imports_is_installed() -> None:
+    """`qa` runs from an installed package: what app/, qa/, index/ and evaluation/ import of this repository must
+    be listed in pyproject.toml's packages (evaluation once was not, and `qa` failed outside the checkout)."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    installed = {p.rstrip("*") for p in config["tool"]["setuptools"]["packages"]["find"]["include"]}
+    ours = {p.name for p in ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    for package in installed:
+        for path in (ROOT / package).glob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            names = {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+            names |= {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+            assert names & ours <= installed, f"{path.name} imports {sorted(names & ours - installed)}, not installed"
