@@ -90,11 +90,11 @@ def _benchmark(args: argparse.Namespace) -> int:
         BENCHMARK,
         half,
         load_benchmark,
-        read_jsonl,
         run_benchmark,
         score_benchmark,
         subsample,
     )
+    from evaluation.runs import read_run
     from qa.assistant import Assistant
 
     path = args.benchmark or BENCHMARK
@@ -109,7 +109,7 @@ def _benchmark(args: argparse.Namespace) -> int:
             raise OSError(f"{path} is not a benchmark file: {exc}") from None
         assistant = Assistant(index_path=args.index, model=args.model, fusion=args.fusion, precision=args.precision)
         _save_run(run_benchmark(assistant, rows), run_file)
-    report = score_benchmark([r for r in read_jsonl(run_file) if args.half in (None, half(r["id"]))])
+    report = score_benchmark([r for r in read_run(run_file) if args.half in (None, half(r.id))])
     meta = {"benchmark": str(path), "run": str(run_file), "fusion": args.fusion, "model": args.model}
     report = meta | {"index": str(args.index or "built-in corpus"), "limit": args.limit, "seed": args.seed} | report
     groups = report["by_type"] | {"overall": report["overall"]}
@@ -127,7 +127,7 @@ def _benchmark(args: argparse.Namespace) -> int:
 
 
 def _open_book(args: argparse.Namespace) -> int:
-    from evaluation.benchmark import half, read_jsonl, subsample
+    from evaluation.benchmark import half, subsample
     from evaluation.openbook import (
         METHODS,
         index_for,
@@ -137,6 +137,7 @@ def _open_book(args: argparse.Namespace) -> int:
         simplified,
         yes_no,
     )
+    from evaluation.runs import read_run
     from index import Encoder
     from qa.assistant import cache_root
 
@@ -160,7 +161,7 @@ def _open_book(args: argparse.Namespace) -> int:
             methods = tuple(args.methods or METHODS)
             rows = run_bigram_baseline(split, questions) + run_open_book(index, questions, encoder, methods)
         _save_run(rows, run_file)
-    rows = [r for r in read_jsonl(run_file) if args.half in (None, half(r["paragraph"]))]  # --rescore RUN --half
+    rows = [r for r in read_run(run_file) if args.half in (None, half(r.gold))]  # --rescore RUN --half
     report = score_open_book(rows, split)
     meta = {"split": str(args.open_book), "simplified_questions": args.simplified_questions, "run": str(run_file)}
     meta |= {"own_paragraph": args.own_paragraph, "half": args.half}
@@ -204,10 +205,10 @@ def _sample_suffix(args: argparse.Namespace) -> str:
     return f"-n{args.limit}-s{args.seed}" if args.limit is not None else ""
 
 
-def _save_run(rows: list[dict], path: Path) -> None:
-    from evaluation.benchmark import write_jsonl
+def _save_run(rows: list, path: Path) -> None:
+    from evaluation.runs import write_run
 
-    write_jsonl(rows, path)
+    write_run(rows, path)
     print(f"run: {path}", file=sys.stderr)
 
 

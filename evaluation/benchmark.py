@@ -11,7 +11,6 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import TypeVar
@@ -19,13 +18,13 @@ from typing import TypeVar
 import numpy as np
 from tqdm import tqdm
 
+from evaluation.runs import Cited, RunRow
 from index import normalize
 from qa.assistant import Assistant
-from qa.types import Answer, Quote
+from qa.types import Answer
 
 BENCHMARK = Path(str(resources.files("qa") / "data" / "benchmark.jsonl"))
 FIELDS = ("id", "question", "history", "source", "answer", "evidence", "type")
-UNANSWERABLE = "unanswerable"
 T = TypeVar("T")
 SPLIT_SEED = 2026
 HALVES = ("dev", "test")
@@ -61,18 +60,10 @@ def read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def write_jsonl(rows: Iterable[dict], path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
 # ---- running ---------------------------------------------------------------------------------------
 
 
-def run_benchmark(assistant: Assistant, rows: list[dict], progress: bool = True) -> list[dict]:
+def run_benchmark(assistant: Assistant, rows: list[dict], progress: bool = True) -> list[RunRow]:
     """Ask every benchmark question through `assistant.answer`, one run row each."""
     texts = DocumentTexts(assistant.index)
     if rows:  # the first answer loads the model: ask it once untimed so latency is what a warm user sees
@@ -96,31 +87,24 @@ class DocumentTexts:
         return self.index.documents[d].text if d is not None else default
 
 
-def _run_row(row: dict, answer: Answer, ms: float, texts: DocumentTexts) -> dict:
+def _run_row(row: dict, answer: Answer, ms: float, texts: DocumentTexts) -> RunRow:
     """What scoring needs: the gold, where it lies, and every quote the assistant returned."""
-    return {k: row[k] for k in ("id", "type", "question", "history", "source", "answer")} | {
-        "gold_span": gold_span(row, texts),
-        "resolved": answer.resolved,
-        "answered": answer.answered,
-        "confidence": answer.confidence,
-        "sentences": [quote_row(q) for q in answer.sentences],
-        "passages": [quote_row(q) for q in answer.passages],
-        "ms": round(ms, 1),
-    }
+    return RunRow(
+        str(row["id"]), row["question"], row["source"] or "", (row["answer"],) if row["answer"] else (),
+        answer.answered, tuple(map(Cited.of, answer.sentences)), tuple(map(Cited.of, answer.passages)),
+        round(ms, 1), answer.confidence, kind=row["type"], history=tuple(row["history"]), resolved=answer.resolved,
+        gold_span=gold_span(row, texts),
+    )  # fmt: skip
 
 
-def gold_span(row: dict, texts) -> list[int] | None:
+def gold_span(row: dict, texts) -> tuple[int, int] | None:
     """Where the gold answer lies in its document: the answer's offsets inside its evidence sentence."""
     text = texts.get(row["source"] or "", "")
     at = text.find(row["evidence"]) if row.get("evidence") else -1
     if at < 0:
         return None
     start = at + row["evidence"].find(row["answer"])
-    return [start, start + len(row["answer"])]
-
-
-def quote_row(q: Quote) -> dict:
-    return q.to_json(only=("source", "start", "end", "text"))
+    return start, start + len(row["answer"])
 
 
 # ---- scoring ---------------------------------------------------------------------------------------
@@ -131,25 +115,24 @@ def contains(text: str, answer: str) -> bool:
     return normalize(answer) in normalize(text)
 
 
-def passage_rank(row: dict) -> int | None:
+def passage_rank(row: RunRow) -> int | None:
     """1-based rank of the first passage from the gold document that contains the gold answer's span."""
-    for rank, p in enumerate(row["passages"], start=1):
-        if p["source"] == row["source"] and _holds_gold(p, row):
+    for rank, p in enumerate(row.passages, start=1):
+        if p.source == row.gold and _holds_gold(p, row):
             return rank
     return None
 
 
-def _holds_gold(passage: dict, row: dict) -> bool:
-    span = row.get("gold_span")
-    if span is None:  # evidence not found in the indexed text: fall back to the answer's words
-        return contains(passage["text"], row["answer"])
-    return passage["start"] <= span[0] and span[1] <= passage["end"]
+def _holds_gold(passage: Cited, row: RunRow) -> bool:
+    if row.gold_span is None:  # evidence not found in the indexed text: fall back to the answer's words
+        return any(contains(passage.text, a) for a in row.answers)
+    return passage.start <= row.gold_span[0] and row.gold_span[1] <= passage.end
 
 
-def answer_rank(row: dict) -> int | None:
-    """1-based rank of the first quoted sentence from the gold document that contains the gold answer."""
-    for rank, s in enumerate(row["sentences"], start=1):
-        if s["source"] == row["source"] and contains(s["text"], row["answer"]):
+def answer_rank(row: RunRow) -> int | None:
+    """1-based rank of the first quoted sentence from the gold document that contains a gold answer."""
+    for rank, s in enumerate(row.sentences or (), start=1):
+        if s.source == row.gold and any(contains(s.text, a) for a in row.answers):
             return rank
     return None
 
@@ -181,14 +164,14 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def score_group(rows: list[dict]) -> dict:
+def score_group(rows: list[RunRow]) -> dict:
     """All figures for a set of run rows; a figure with nothing to score is None."""
-    answerable = [r for r in rows if r["type"] != UNANSWERABLE]
+    answerable = [r for r in rows if r.answerable]
     passages = [passage_rank(r) for r in answerable]
     answers = [answer_rank(r) for r in answerable]
-    abstained = [r for r in rows if not r["answered"]]
-    right = sum(r["type"] == UNANSWERABLE for r in abstained)
-    latencies = [r["ms"] for r in rows]
+    abstained = [r for r in rows if not r.answered]
+    right = sum(not r.answerable for r in abstained)
+    latencies = [r.ms for r in rows]
     return {
         "questions": len(rows),
         "answerable": len(answerable),
@@ -205,33 +188,33 @@ def score_group(rows: list[dict]) -> dict:
     }
 
 
-def failure(row: dict) -> str | None:
+def failure(row: RunRow) -> str | None:
     """Why a row failed (None when hit@1 holds or an unanswerable question was declined); see FAILURES."""
-    if row["type"] == UNANSWERABLE:
-        return "answered_unanswerable" if row["answered"] else None
+    if not row.answerable:
+        return "answered_unanswerable" if row.answered else None
     if answer_rank(row) == 1:
         return None
-    if row["history"] and row["resolved"] == normalize(row["question"]):
+    if row.history and row.resolved == normalize(row.question):
         return "followup_not_completed"
-    if not row["answered"]:
+    if not row.answered:
         return "abstained_wrongly"
     return "wrong_passage" if passage_rank(row) is None else "wrong_sentence"
 
 
-def failure_example(row: dict) -> dict:
+def failure_example(row: RunRow) -> dict:
     """A failing row, shortened for reading: the question, the gold and what we quoted first."""
-    top = row["sentences"][0] if row["sentences"] else None
+    top = row.sentences[0] if row.sentences else None
     return {
-        "id": row["id"],
-        "type": row["type"],
+        "id": row.id,
+        "type": row.kind,
         "why": failure(row),
-        "question": row["question"],
-        "history": row["history"],
-        "resolved": row["resolved"],
-        "gold": row["answer"],
-        "gold_source": row["source"],
-        "returned": top and top["text"].replace("\n", ""),
-        "returned_source": top and top["source"],
+        "question": row.question,
+        "history": list(row.history),
+        "resolved": row.resolved,
+        "gold": row.answers[0] if row.answers else None,
+        "gold_source": row.gold or None,
+        "returned": top and top.text.replace("\n", ""),
+        "returned_source": top and top.source,
         "answer_rank": answer_rank(row),
         "passage_rank": passage_rank(row),
     }
@@ -267,19 +250,16 @@ def first_right(answered: bool, answerable: bool, first_holds_answer: bool) -> b
     return None if answerable else False
 
 
-def score_benchmark(rows: list[dict]) -> dict:
+def score_benchmark(rows: list[RunRow]) -> dict:
     """The report: figures overall and per question type, failure counts and the failing rows."""
-    types = sorted({r["type"] for r in rows})
+    types = sorted({r.kind for r in rows})
     failing = [r for r in rows if failure(r)]
     return {
         "overall": score_group(rows),
         "reliability": reliability(
-            [
-                (r.get("confidence", 0.0), first_right(r["answered"], r["type"] != UNANSWERABLE, answer_rank(r) == 1))
-                for r in rows
-            ]
+            [(r.confidence, first_right(r.answered, r.answerable, answer_rank(r) == 1)) for r in rows]
         ),
-        "by_type": {t: score_group([r for r in rows if r["type"] == t]) for t in types},
+        "by_type": {t: score_group([r for r in rows if r.kind == t]) for t in types},
         "failures": {why: sum(failure(r) == why for r in failing) for why in FAILURES},
         "failing": [failure_example(r) for r in failing],
     }

@@ -18,7 +18,8 @@ import numpy as np
 import opencc
 from tqdm import tqdm
 
-from evaluation.benchmark import at_k, contains, first_right, mrr, percentile, rate, reliability
+from evaluation.benchmark import answer_rank, at_k, contains, first_right, mrr, percentile, rate, reliability
+from evaluation.runs import Cited, RunRow
 from index import (
     FORMAT_VERSION,
     MANIFEST,
@@ -165,7 +166,7 @@ def run_open_book(
     methods=METHODS,
     progress: bool = True,
     own_paragraph: bool = False,
-) -> list[dict]:
+) -> list[RunRow]:
     """Ask every question once per retrieval method over the same index; one run row per (method, question).
     With `own_paragraph`, each question is asked of its own paragraph only (the `source` filter)."""
     shared = MemoEncoder(encoder)
@@ -179,20 +180,21 @@ def run_open_book(
     return rows
 
 
-def _ask(assistant: Assistant, q: OpenQuestion, method: str, source: str | None = None) -> dict:
-    row = {"method": method, "id": q.id, "question": q.question, "paragraph": q.paragraph, "answers": list(q.answers)}
+def _ask(assistant: Assistant, q: OpenQuestion, method: str, source: str | None = None) -> RunRow:
+    row = RunRow(q.id, q.question, q.paragraph, tuple(q.answers), False, (), (), 0.0, method=method)
     try:
         answer = assistant.answer(q.question, source=source)
     except BadQuestion as exc:
-        return row | {"error": str(exc), "answered": False, "passages": [], "sentences": [], "ms": 0.0}
-    return row | {
-        "answered": answer.answered,
-        "confidence": answer.confidence,
-        "passages": [[p.source, p.start, p.end] for p in answer.passages],
-        "sentences": [[s.source, s.text] for s in answer.sentences[:3]],
-        "encode_ms": round(answer.timings.get("encode_ms", 0.0), 1),  # paid once per question, by the first method
-        "ms": round(sum(v for k, v in answer.timings.items() if k != "encode_ms"), 1),
-    }
+        return replace(row, error=str(exc))
+    return replace(
+        row,
+        answered=answer.answered,
+        confidence=answer.confidence,
+        passages=tuple(Cited(p.source, "", p.start, p.end) for p in answer.passages),
+        sentences=tuple(Cited(s.source, s.text) for s in answer.sentences[:3]),
+        encode_ms=round(answer.timings.get("encode_ms", 0.0), 1),  # paid once per question, by the first method
+        ms=round(sum(v for k, v in answer.timings.items() if k != "encode_ms"), 1),
+    )
 
 
 def bigrams(text: str) -> list[str]:
@@ -200,7 +202,7 @@ def bigrams(text: str) -> list[str]:
     return [text[i : i + 2] for i in range(len(text) - 1)] or [text]
 
 
-def run_bigram_baseline(split: Split, questions: list[OpenQuestion], k: int = PASSAGES) -> list[dict]:
+def run_bigram_baseline(split: Split, questions: list[OpenQuestion], k: int = PASSAGES) -> list[RunRow]:
     """The reference baseline: BM25 over character bigrams of the raw paragraphs, one run row per question."""
     model = bm25s.BM25()
     model.index([bigrams(p.text) for p in split.paragraphs], show_progress=False)
@@ -209,41 +211,36 @@ def run_bigram_baseline(split: Split, questions: list[OpenQuestion], k: int = PA
         t0 = time.perf_counter()
         top = np.argsort(-model.get_scores(bigrams(q.question)), kind="stable")[:k]
         ms = (time.perf_counter() - t0) * 1e3
-        passages = [[split.paragraphs[i].source, 0, len(split.paragraphs[i].text)] for i in top]
-        row = {"method": BASELINE, "id": q.id, "question": q.question, "paragraph": q.paragraph}
-        rows.append(row | {"answers": list(q.answers), "passages": passages, "ms": round(ms, 1)})
+        passages = tuple(Cited(split.paragraphs[i].source, "", 0, len(split.paragraphs[i].text)) for i in top)
+        rows.append(
+            RunRow(
+                q.id, q.question, q.paragraph, tuple(q.answers), False, None, passages, round(ms, 1), method=BASELINE
+            )
+        )
     return rows
 
 
-def paragraph_rank(row: dict) -> int | None:
+def paragraph_rank(row: RunRow) -> int | None:
     """1-based rank of the gold paragraph among the distinct paragraphs the passages come from."""
-    seen = list(dict.fromkeys(source for source, _, _ in row["passages"]))
-    return seen.index(row["paragraph"]) + 1 if row["paragraph"] in seen else None
+    seen = list(dict.fromkeys(p.source for p in row.passages))
+    return seen.index(row.gold) + 1 if row.gold in seen else None
 
 
-def sentence_rank(row: dict) -> int | None:
-    """1-based rank of the first quoted sentence from the gold paragraph that holds a gold answer."""
-    for rank, (source, text) in enumerate(row["sentences"], start=1):
-        if source == row["paragraph"] and any(contains(text, a) for a in row["answers"]):
-            return rank
-    return None
-
-
-def loose_hit(row: dict, texts: dict[str, str], k: int = LOOSE_K) -> bool:
+def loose_hit(row: RunRow, texts: dict[str, str], k: int = LOOSE_K) -> bool:
     """Whether any of the top k passages holds a gold answer, from whichever paragraph."""
-    return any(contains(texts[s][a:b], ans) for s, a, b in row["passages"][:k] for ans in row["answers"])
+    return any(contains(texts[p.source][p.start : p.end], a) for p in row.passages[:k] for a in row.answers)
 
 
-def score_method(rows: list[dict], texts: dict[str, str]) -> dict:
+def score_method(rows: list[RunRow], texts: dict[str, str]) -> dict:
     """Figures for one method's rows; sentence figures are None for the baseline, which quotes nothing.
     Questions without answers (CJRC's unanswerable ones) count only for abstention."""
-    unanswerable = [r for r in rows if not r["answers"]]
-    rows = [r for r in rows if r["answers"]]
+    unanswerable = [r for r in rows if not r.answerable]
+    rows = [r for r in rows if r.answerable]
     ranks = [paragraph_rank(r) for r in rows]
-    quoting = all("sentences" in r for r in rows)
-    hits = [sentence_rank(r) for r in rows] if quoting else []
-    declined = [r for r in unanswerable if not r.get("answered", True)]
-    abstained = len(declined) + sum(not r.get("answered", True) for r in rows)
+    quoting = all(r.sentences is not None for r in rows)
+    hits = [answer_rank(r) for r in rows] if quoting else []
+    declined = [r for r in unanswerable if r.sentences is not None and not r.answered]
+    abstained = len(declined) + sum(r.sentences is not None and not r.answered for r in rows)
     return {
         "questions": len(rows) + len(unanswerable),
         "unanswerable": len(unanswerable),
@@ -255,26 +252,24 @@ def score_method(rows: list[dict], texts: dict[str, str]) -> dict:
         "hit@1": at_k(hits, 1),
         "hit@3": at_k(hits, 3),
         f"answer_in_top{LOOSE_K}": rate([loose_hit(r, texts) for r in rows]),
-        "answered": rate([r["answered"] for r in rows]) if quoting else None,
-        "latency_p50_ms": percentile([r["ms"] for r in rows], 50),
-        "latency_p95_ms": percentile([r["ms"] for r in rows], 95),
+        "answered": rate([r.answered for r in rows]) if quoting else None,
+        "latency_p50_ms": percentile([r.ms for r in rows], 50),
+        "latency_p95_ms": percentile([r.ms for r in rows], 95),
     }
 
 
-def score_open_book(rows: list[dict], split: Split) -> dict:
+def score_open_book(rows: list[RunRow], split: Split) -> dict:
     """Figures per method, in the order the methods were run, and the one-off query-encoding latency."""
     texts = {p.source: p.text for p in split.paragraphs}
-    methods = list(dict.fromkeys(r["method"] for r in rows))
+    methods = list(dict.fromkeys(r.method for r in rows))
     encode: dict[str, float] = {}
     for r in rows:
-        encode[r["id"]] = max(encode.get(r["id"], 0.0), r.get("encode_ms", 0.0))
-    shipped = [r for r in rows if r["method"] == "convex"]
+        encode[r.id] = max(encode.get(r.id, 0.0), r.encode_ms)
+    shipped = [r for r in rows if r.method == "convex"]
     return {
-        "methods": {m: score_method([r for r in rows if r["method"] == m], texts) for m in methods},
-        "reliability": reliability([(r.get("confidence", 0.0), _first_right(r)) for r in shipped]),
+        "methods": {m: score_method([r for r in rows if r.method == m], texts) for m in methods},
+        "reliability": reliability(
+            [(r.confidence, first_right(r.answered, r.answerable, answer_rank(r) == 1)) for r in shipped]
+        ),
         "query_encode_p50_ms": percentile([v for v in encode.values() if v > 0], 50),
     }
-
-
-def _first_right(row: dict) -> bool | None:
-    return first_right(bool(row.get("answered")), bool(row["answers"]), sentence_rank(row) == 1)

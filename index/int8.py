@@ -18,7 +18,6 @@ from safetensors.torch import load_file
 
 ACTIVATIONS = Path(__file__).parent / "data" / "e5_small_activations.safetensors"
 ALPHA = 0.7  # how much of an activation's range moves into the weights (0.5–0.8 tried: docs/figures.md)
-VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 
 
 class Int8Linears:

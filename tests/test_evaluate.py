@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,12 +19,10 @@ from evaluation.benchmark import (
     mrr,
     passage_rank,
     percentile,
-    read_jsonl,
     reliability,
     score_benchmark,
     score_group,
     subsample,
-    write_jsonl,
 )
 from evaluation.openbook import (
     BASELINE,
@@ -36,9 +35,9 @@ from evaluation.openbook import (
     run_open_book,
     score_method,
     score_open_book,
-    sentence_rank,
     simplified,
 )
+from evaluation.runs import RunRow, read_run, write_run
 from index.builder import build
 
 SHARED_EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -48,13 +47,18 @@ def _quote(source: str, text: str, start: int = 0, end: int = 0) -> dict:
     return {"source": source, "start": start, "end": end, "text": text}
 
 
-def _row(rid: str, qtype: str, answered: bool, ms: float, **fields) -> dict:
+def _line(rid: str, qtype: str, answered: bool, ms: float, **fields) -> dict:
+    """A benchmark run file's line."""
     row = {"id": rid, "type": qtype, "question": "上海的补贴是多少?", "history": [], "source": None, "answer": None}
     row |= {"gold_span": None, "resolved": "上海的补贴是多少?", "answered": answered, "sentences": [], "passages": []}
     return row | {"ms": ms} | fields
 
 
-def _hand_made_run() -> list[dict]:
+def _row(rid: str, qtype: str, answered: bool, ms: float, **fields) -> RunRow:
+    return RunRow.from_json(_line(rid, qtype, answered, ms, **fields))
+
+
+def _hand_made_run() -> list[RunRow]:
     """Five rows with known ranks: see test_score_group_exact for the figures they give."""
     gold = {"source": "d.txt", "answer": "五百元", "gold_span": [10, 13]}
     return [
@@ -111,7 +115,7 @@ def test_ranks_need_gold_source_and_position() -> None:
     assert passage_rank(r1) == 2  # the first passage ends before the answer starts
     assert answer_rank(r1) == 1
     assert answer_rank(r2) == 2  # the first sentence has the words but comes from another document
-    assert passage_rank(r2 | {"source": "elsewhere.txt"}) is None
+    assert passage_rank(replace(r2, gold="elsewhere.txt")) is None
 
 
 def test_answer_matches_across_scripts() -> None:
@@ -139,8 +143,9 @@ def test_score_group_exact() -> None:
 
 def test_failures_are_classified() -> None:
     rows = _hand_made_run()
-    followup = _row("r6", "followup", False, 1, source="d.txt", answer="五百元", gold_span=[10, 13])
+    followup = _line("r6", "followup", False, 1, source="d.txt", answer="五百元", gold_span=[10, 13])
     followup |= {"question": "那成都呢?", "history": ["上海的补贴是多少?"], "resolved": "那成都呢?"}
+    followup = RunRow.from_json(followup)
     got = [failure(r) for r in rows + [followup]]
     assert got == [None, "wrong_sentence", None, "abstained_wrongly", "answered_unanswerable", "followup_not_completed"]
     report = score_benchmark(rows + [followup])
@@ -162,12 +167,13 @@ def test_subsample_is_fixed_by_seed_and_keeps_order() -> None:
 
 def test_saved_run_rescores_the_same(tmp_path: Path) -> None:
     rows = _hand_made_run()
-    write_jsonl(rows, tmp_path / "run.jsonl")
-    assert score_benchmark(read_jsonl(tmp_path / "run.jsonl")) == score_benchmark(rows)
+    write_run(rows, tmp_path / "run.jsonl")
+    assert read_run(tmp_path / "run.jsonl") == rows
+    assert score_benchmark(read_run(tmp_path / "run.jsonl")) == score_benchmark(rows)
 
 
 def test_cli_rescores_a_saved_run(tmp_path: Path, capsys) -> None:
-    write_jsonl(_hand_made_run(), tmp_path / "run.jsonl")
+    write_run(_hand_made_run(), tmp_path / "run.jsonl")
     out, chart = tmp_path / "out", tmp_path / "docs" / "chart.png"
     assert main(["eval", "--rescore", str(tmp_path / "run.jsonl"), "--out", str(out), "--chart", str(chart)]) == 0
     report = json.loads((out / "benchmark-report.json").read_text(encoding="utf-8"))
@@ -252,16 +258,20 @@ def test_load_split_merges_identical_paragraphs(tiny_split: Path) -> None:
 
 def test_open_book_ranks_dedupe_paragraphs() -> None:
     texts = {"a": "每月三千元。", "b": "五百元和三千元。", "c": "无关。"}
-    row = {"paragraph": "b", "answers": ["三千元"], "answered": True, "ms": 1.0}
-    row |= {
+    line = {"method": "convex", "id": "q", "question": "多少钱?", "paragraph": "b", "answers": ["三千元"]}
+    line |= {
+        "answered": True,
+        "ms": 1.0,
         "passages": [["a", 0, 6], ["a", 0, 3], ["b", 0, 8], ["c", 0, 3]],
         "sentences": [["a", "三千元"], ["b", "三千元。"]],
     }
+    row = RunRow.from_json(line)
+    assert RunRow.from_json(row.to_json()) == row
     assert paragraph_rank(row) == 2  # two passages of paragraph a count as one rank
-    assert sentence_rank(row) == 2
+    assert answer_rank(row) == 2
     assert loose_hit(row, texts, k=1)
-    assert not loose_hit(row | {"passages": [["c", 0, 3]]}, texts)
-    got = score_method([row, row | {"paragraph": "z", "sentences": []}], texts)
+    assert not loose_hit(RunRow.from_json(line | {"passages": [["c", 0, 3]]}), texts)
+    got = score_method([row, RunRow.from_json(line | {"paragraph": "z", "sentences": []})], texts)
     assert (got["recall@1"], got["recall@5"], got["mrr@10"], got["hit@3"]) == (0.0, 0.5, 0.25, 0.5)
 
 
@@ -278,8 +288,8 @@ def test_open_book_run_over_a_built_index(tiny_split: Path, tmp_path: Path, fake
     build(split.paragraphs, tmp_path / "index", fake_encoder, progress=False)
     questions = split.questions[:3] + [OpenQuestion("bad", "hello", ("x",), "a-0")]
     rows = run_open_book(tmp_path / "index", questions, fake_encoder, methods=("bm25", "convex"), progress=False)
-    assert [r["method"] for r in rows] == ["bm25"] * 4 + ["convex"] * 4
-    assert "error" in rows[3]  # a question the assistant refuses is recorded, not fatal
+    assert [r.method for r in rows] == ["bm25"] * 4 + ["convex"] * 4
+    assert rows[3].error and not rows[3].answered  # a question the assistant refuses is recorded, not fatal
     figures = score_open_book(rows, split)["methods"]
     assert figures["bm25"]["recall@1"] == 0.75 and figures["convex"]["questions"] == 4
 
@@ -344,11 +354,11 @@ def test_own_paragraph_run_scores_abstention(tiny_split: Path, tmp_path: Path, f
     split = load_split(tiny_split)
     build(split.paragraphs, tmp_path / "index", fake_encoder, progress=False)
     rows = run_open_book(tmp_path / "index", split.questions, fake_encoder, ("convex",), False, own_paragraph=True)
-    assert all(p[0] == r["paragraph"] for r in rows for p in r["passages"])  # only its own paragraph is read
+    assert all(p.source == r.gold for r in rows for p in r.passages)  # only its own paragraph is read
     figures = score_open_book(rows, split)
     convex = figures["methods"]["convex"]
     assert convex["questions"] == 4 and convex["unanswerable"] == 1  # q4 has no answer
-    abstained = next(r for r in rows if r["id"] == "q4" and r["method"] == "convex")["answered"] is False
+    abstained = next(r for r in rows if r.id == "q4" and r.method == "convex").answered is False
     assert convex["abstention_recall"] == (1.0 if abstained else 0.0)  # the figure follows what the run did
     assert sum(b["questions"] + b["unknown"] for b in figures["reliability"]) == 4
 
@@ -361,8 +371,8 @@ def test_reliability_bins_known_outcomes() -> None:
 
 def test_cli_scores_a_half_of_a_saved_run(tmp_path: Path, capsys) -> None:
     rows = _hand_made_run()
-    write_jsonl(rows, tmp_path / "run.jsonl")
+    write_run(rows, tmp_path / "run.jsonl")
     assert main(["eval", "--rescore", str(tmp_path / "run.jsonl"), "--half", "test", "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "benchmark-test-report.json").read_text(encoding="utf-8"))
-    assert report["overall"]["questions"] == sum(half(r["id"]) == "test" for r in rows)
+    assert report["overall"]["questions"] == sum(half(r.id) == "test" for r in rows)
     assert (tmp_path / "benchmark-test-reliability.png").stat().st_size > 0

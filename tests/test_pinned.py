@@ -52,8 +52,8 @@ def run_test_half(assistant, path: Path) -> dict:
     rows = run_benchmark(assistant, rows, progress=False)
     texts = {d.source: d.text for d in assistant.index.documents}
     for row in rows:
-        for q in row["sentences"] + row["passages"]:
-            assert texts[q["source"]][q["start"] : q["end"]] == q["text"]
+        for q in row.sentences + row.passages:
+            assert texts[q.source][q.start : q.end] == q.text
     overall = score_benchmark(rows)["overall"]
     assert overall["recall@1"] <= overall["recall@5"] and 0 < overall["latency_p50_ms"] <= overall["latency_p95_ms"]
     return overall
