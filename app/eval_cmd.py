@@ -167,7 +167,7 @@ def _open_book(args: argparse.Namespace) -> int:
     meta |= {"own_paragraph": args.own_paragraph, "half": args.half}
     meta |= {
         "paragraphs": len(split.paragraphs),
-        "questions": len({r["id"] for r in rows}),
+        "questions": len({r.id for r in rows}),
         "limit": args.limit,
         "seed": args.seed,
     }

@@ -81,7 +81,7 @@ def _build(args) -> int:
     if args.verbose:
         print("[timing] " + " ".join(f"{k}={v:.1f}" for k, v in report.timings.items()), file=sys.stderr)
         if (precision := getattr(encoder, "precision", None)) is not None:  # (a Ray build's actors choose their own)
-            print(f"[precision] {precision.name} ({precision.reason})", file=sys.stderr)
+            print(f"[precision] {precision.describe()}", file=sys.stderr)
     print(f"indexed {len(report.indexed)} document(s) into {args.out} in {seconds:.1f}s")
     return 0
 

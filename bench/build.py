@@ -226,7 +226,7 @@ def measure(args: argparse.Namespace, work: Path) -> dict:
         "cpus": os.cpu_count(),
         "load_before": load(),
         "cpu": cpu_description(),
-        "precision": resolve_precision().name,
+        "precision": resolve_precision().describe(),
     }
     ours = time_ours(folder, work / "ours", shlex.split(args.ours_args), corpus["characters"])
     peer = None if args.skip_peer else time_peer(folder, work / "peer", args.peer_device, corpus["characters"])

@@ -38,7 +38,7 @@ class BertEncoder:
         fuse_qkv(self.w, self.layers)
         self.precision = precision or resolve_precision("auto", self.device.type)
         self.int8 = None
-        if self.precision.questions == "int8":  # built from the fp32 matrices, before any cast
+        if "int8" in (self.precision.questions, self.precision.passages):  # from the fp32 matrices, before any cast
             from index.int8 import Int8Linears
 
             self.int8 = Int8Linears.load(self.w)
@@ -55,12 +55,12 @@ class BertEncoder:
         texts: list[str],
         batch_size: int = 16,
         show_progress_bar: bool = False,
-        questions: bool = False,
+        int8: bool = False,
         **_: object,
     ) -> np.ndarray:
-        """Unit vectors for `texts`, batched by length so that little is spent on padding; `questions` runs
-        the question pass's precision (int8 where the CPU has VNNI)."""
-        return self.encode_spans(texts, [[] for _ in texts], batch_size, show_progress_bar, questions)[0]
+        """Unit vectors for `texts`, batched by length so that little is spent on padding; `int8` runs the
+        matrix products in int8 (`index.int8`, where the precision allows it)."""
+        return self.encode_spans(texts, [[] for _ in texts], batch_size, show_progress_bar, int8)[0]
 
     def encode_spans(
         self,
@@ -68,7 +68,7 @@ class BertEncoder:
         spans: list[list[tuple[int, int]]],
         batch_size: int = 16,
         progress: bool = False,
-        questions: bool = False,
+        int8: bool = False,
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Vectors of `texts` and, from the same forward pass, of character spans of each text.
 
@@ -86,7 +86,7 @@ class BertEncoder:
         for begin in range(0, len(texts), batch_size):
             batch = order[begin : begin + batch_size]
             encodings = [encoded[i] for i in batch]
-            states, mask = self._forward(encodings, questions)
+            states, mask = self._forward(encodings, int8)
             out[batch] = _pool(states, mask).cpu().numpy()
             for row, i in enumerate(batch):
                 if spans[i]:
@@ -96,10 +96,10 @@ class BertEncoder:
         return out, pooled
 
     @torch.inference_mode()
-    def _forward(self, encodings: list, questions: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    def _forward(self, encodings: list, int8: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """Last hidden states (batch, tokens, dim), in float32, and the attention mask of tokenised texts."""
         ids, mask = batch_tensors(encodings, self.pad, self.device)
-        if questions and self.int8 is not None:
+        if int8 and self.int8 is not None:
             return forward(self.w, ids, mask, self.heads, self.eps, self.layers, self.int8), mask
         with self.precision.autocast(self.device.type):
             states = forward(self.w, ids, mask, self.heads, self.eps, self.layers)

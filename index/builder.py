@@ -225,7 +225,7 @@ def segment_document(doc: Document) -> Segmented:
 def precision_record(encoder) -> dict:
     """What the vectors were computed in (answering may run in another: the stored vectors are float16 either way)."""
     precision = getattr(encoder, "precision", None)
-    return {"precision": precision.name, "precision_reason": precision.reason} if precision else {}
+    return {"precision": precision.passage_pass, "precision_reason": precision.reason} if precision else {}
 
 
 def build_manifest(model: str, contents: store.Contents, folders: list[Path] | None) -> dict:

@@ -27,15 +27,21 @@ class Precision:
     name: str  # "fp32" or "bf16"
     reason: str
     questions: str = ""  # a question's own pass: "int8", or "" for the same as name
+    passages: str = ""  # the index build's passages: "int8", or "" for the same as name
 
     @property
     def question_pass(self) -> str:
         return self.questions or self.name
 
     def describe(self) -> str:
-        """One line for --verbose: "bf16, questions int8 (auto: …)"."""
+        """One line for --verbose: "bf16, questions int8, passages int8 (auto: …)"."""
         questions = f", questions {self.questions}" if self.questions else ""
-        return f"{self.name}{questions} ({self.reason})"
+        passages = f", passages {self.passages}" if self.passages else ""
+        return f"{self.name}{questions}{passages} ({self.reason})"
+
+    @property
+    def passage_pass(self) -> str:
+        return self.passages or self.name
 
     def autocast(self, device: str = "cpu"):
         """The context to run a forward pass in: bf16 autocast, or nothing for fp32."""
@@ -99,6 +105,6 @@ def resolve_precision(requested: str = "auto", device: str = "cpu", flags: set[s
             )
         return Precision("bf16", f"asked for (--precision bf16); {found}")
     vnni = "" if device.startswith("cuda") else next((f for f in VNNI_FLAGS if f in flags), "")
-    questions = "int8" if vnni else ""
+    int8 = "int8" if vnni else ""
     found += f"; {vnni}" if vnni else ""
-    return Precision("bf16" if native else "fp32", f"auto: {found}", questions)
+    return Precision("bf16" if native else "fp32", f"auto: {found}", int8, int8)

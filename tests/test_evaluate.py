@@ -376,3 +376,14 @@ def test_cli_scores_a_half_of_a_saved_run(tmp_path: Path, capsys) -> None:
     report = json.loads((tmp_path / "benchmark-test-report.json").read_text(encoding="utf-8"))
     assert report["overall"]["questions"] == sum(half(r.id) == "test" for r in rows)
     assert (tmp_path / "benchmark-test-reliability.png").stat().st_size > 0
+
+
+def test_cli_rescores_a_saved_open_book_run(tiny_split: Path, tmp_path: Path, capsys) -> None:
+    """`qa eval --open-book SPLIT --rescore RUN` scores a saved run without asking anything (no model)."""
+    split = load_split(tiny_split)
+    write_run(run_bigram_baseline(split, split.questions), tmp_path / "run.jsonl")
+    args = ["eval", "--open-book", str(tiny_split), "--rescore", str(tmp_path / "run.jsonl"), "--out", str(tmp_path)]
+    assert main(args) == 0
+    report = json.loads(next(tmp_path.glob("openbook-*-report.json")).read_text(encoding="utf-8"))
+    assert report["questions"] == len(split.questions) and report["methods"][BASELINE]["recall@1"] is not None
+    assert BASELINE in capsys.readouterr().out

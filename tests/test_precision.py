@@ -76,6 +76,13 @@ def test_an_index_built_in_one_precision_answers_alike_in_the_other(tiny_folder:
             answers.setdefault(question, []).append([(q.source, q.start, q.end) for q in answer.sentences])
     for question, (fp32, bf16, auto) in answers.items():
         assert fp32 and fp32 == bf16 == auto, question
+    # built the way `auto` builds here (int8 passages where the CPU has VNNI): recorded, and the same quotes
+    encoder = Encoder(cache_root=cache_root(), precision="auto")
+    build_folder(tiny_folder, tmp_path / "auto", encoder, progress=False)
+    assert describe(tmp_path / "auto")["precision"] == encoder.precision.passage_pass
+    assistant = Assistant(tmp_path / "auto", progress=False, precision="auto")
+    for question, (fp32, _, _) in answers.items():
+        assert [(q.source, q.start, q.end) for q in assistant.answer(question).sentences] == fp32, question
 
 
 @pytest.mark.parametrize(
@@ -90,9 +97,9 @@ def test_an_index_built_in_one_precision_answers_alike_in_the_other(tiny_folder:
 )
 def test_questions_go_int8_only_where_the_cpu_has_vnni(flags: set[str], requested: str, expected: str) -> None:
     precision = resolve_precision(requested, "cpu", flags)
-    assert precision.questions == expected
-    assert precision.question_pass == (expected or precision.name)
-    assert ("questions int8" in precision.describe()) == bool(expected)
+    assert precision.questions == precision.passages == expected
+    assert precision.question_pass == precision.passage_pass == (expected or precision.name)
+    assert ("questions int8, passages int8" in precision.describe()) == bool(expected)
 
 
 def test_int8_questions_are_the_bundled_model_s_own(monkeypatch) -> None:
@@ -101,8 +108,9 @@ def test_int8_questions_are_the_bundled_model_s_own(monkeypatch) -> None:
     from index.embed import Encoder
 
     monkeypatch.setattr(module, "cpu_flags", lambda *_: {"avx512_bf16", "avx512_vnni"})
-    assert Encoder(precision="auto").precision.questions == "int8"
-    assert Encoder("some/other-model", precision="auto").precision.questions == ""
+    assert Encoder(precision="auto").precision.questions == Encoder(precision="auto").precision.passages == "int8"
+    other = Encoder("some/other-model", precision="auto").precision
+    assert other.questions == other.passages == ""
 
 
 def test_int8_products_follow_the_float_ones() -> None:
@@ -140,7 +148,7 @@ def test_a_damaged_range_file_is_one_line(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_int8_question_vectors_agree_with_fp32() -> None:
-    """The shipped ranges and the real model: question vectors at mean cosine ≥ 0.999 to fp32 (the rule)."""
+    """The shipped ranges and the real model: question and passage vectors at mean cosine ≥ 0.999 to fp32."""
     import numpy as np
 
     from index.bert import BertEncoder
@@ -160,6 +168,13 @@ def test_int8_question_vectors_agree_with_fp32() -> None:
             "婴幼儿照护服务机构需要备案吗",
         )
     ]
-    cosine = (fp32.encode(questions) * int8.encode(questions, questions=True)).sum(axis=1)
+    cosine = (fp32.encode(questions) * int8.encode(questions, int8=True)).sum(axis=1)
     assert cosine.mean() >= 0.999 and cosine.min() > 0.998
     assert np.abs(cosine - 1).max() > 1e-6  # the int8 pass really ran
+    passages = [
+        "passage: 第二十五条 业主大会会议可以采用集体讨论的形式，也可以采用书面征求意见的形式；但应当有物业管理区域内"
+        "持有二分之一以上投票权的业主参加。",
+        "passage: 农村特困人员集中供养、分散供养标准分别提高至每人每月1870元、1530元，城乡低保标准提高。",
+    ]
+    cosine = (fp32.encode(passages) * int8.encode(passages, batch_size=8, int8=True)).sum(axis=1)
+    assert cosine.mean() >= 0.999
