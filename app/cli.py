@@ -53,7 +53,7 @@ def add_precision(p: argparse.ArgumentParser) -> None:
         choices=PRECISIONS,
         default="auto",
         help="model arithmetic: auto (bf16 where the CPU has avx512_bf16/amx_bf16 or on a GPU, else fp32; "
-        "a question's own pass in int8 where the CPU has VNNI), fp32, bf16",
+        "questions and passages in int8 where the CPU has VNNI), fp32, bf16",
     )
 
 

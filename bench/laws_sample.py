@@ -7,18 +7,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import random
-import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-LAWS = ROOT.parent / "shared" / "laws"
-BENCHMARK = ROOT / "qa" / "data" / "laws_benchmark.jsonl"
-
-
-def title(source: str) -> str:
-    return re.sub(r"\(\d{4}-\d{2}-\d{2}\)$", "", Path(source).stem)
+from training.laws_questions import LAWS, benchmark_titles, title
 
 
 def main() -> int:
@@ -28,8 +20,7 @@ def main() -> int:
     parser.add_argument("--others", type=int, default=150)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    rows = [json.loads(line) for line in BENCHMARK.read_text(encoding="utf-8").splitlines() if line.strip()]
-    titles = {title(r["source"]) for r in rows if r["source"]}
+    titles = benchmark_titles()
     files = sorted(p.relative_to(args.laws).as_posix() for p in args.laws.rglob("*.md"))
     chosen = [f for f in files if title(f) in titles]
     others = [f for f in files if f not in chosen]

@@ -70,7 +70,7 @@ def main() -> int:
     vectors = {}
     for name in ("fp32", "bf16", "auto"):  # auto: int8 passages where the CPU has VNNI
         encoder = Encoder(cache_root=cache_root(), precision=name)
-        if name == "auto" and encoder.precision.passages != "int8":
+        if name == "auto" and not encoder.precision.int8:
             continue
         t = time.perf_counter()
         vectors[name] = encoder.encode(passages, "passage")
@@ -103,8 +103,8 @@ def question_figures(n: int) -> dict:
     questions += [q.question for q in load_split(eval_ / "drcd" / "DRCD_dev.json").questions][: n - len(questions)]
     encoders = {"fp32": Encoder(cache_root=cache_root(), precision="fp32")}
     encoders["bf16"] = Encoder(cache_root=cache_root(), precision="bf16")
-    if resolve_precision("auto").questions:
-        encoders[resolve_precision("auto").questions] = Encoder(cache_root=cache_root(), precision="auto")
+    if resolve_precision("auto").int8:
+        encoders["int8"] = Encoder(cache_root=cache_root(), precision="auto")
     times: dict[str, list[float]] = {name: [] for name in encoders}
     vectors: dict[str, list] = {name: [] for name in encoders}
     for e in encoders.values():

@@ -100,7 +100,9 @@ def index_for(
     folder = cache_root() / "openbook"
     out = folder / f"{Path(path).stem}-{digest}-v{FORMAT_VERSION}-{model}{vectors_suffix(sentence_vectors)}"
     if rebuild or not _current(out, encoder, sentence_vectors):
-        vectors = MemoEncoder(encoder, folder / f"{Path(path).stem}-{digest}-{model}.vectors")
+        precision = getattr(encoder, "precision", None)  # passage vectors of one precision are never reused in another
+        computed = f"-{precision.passage_pass}" if precision else ""
+        vectors = MemoEncoder(encoder, folder / f"{Path(path).stem}-{digest}-{model}{computed}.vectors")
         build(split.paragraphs, out, vectors, progress=progress, sentence_vectors=sentence_vectors)
     return out
 

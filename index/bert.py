@@ -38,7 +38,7 @@ class BertEncoder:
         fuse_qkv(self.w, self.layers)
         self.precision = precision or resolve_precision("auto", self.device.type)
         self.int8 = None
-        if "int8" in (self.precision.questions, self.precision.passages):  # from the fp32 matrices, before any cast
+        if self.precision.int8:  # from the fp32 matrices, before any cast
             from index.int8 import Int8Linears
 
             self.int8 = Int8Linears.load(self.w)

@@ -68,7 +68,7 @@ class Encoder:
         if self._precision is None:
             precision = resolve_precision(self.requested_precision, resolve_device(self.device))
             if self.name != DEFAULT_MODEL_NAME:  # the int8 passes are the bundled model's own
-                precision = replace(precision, questions="", passages="")
+                precision = replace(precision, int8=False)
             self._precision = precision
         return self._precision
 
@@ -132,7 +132,7 @@ class Encoder:
         """Unit-length float32 vectors, one row per text; kind is "query" or "passage"."""
         prompt = self._prompt(kind)
         self._threads(kind)
-        int8 = (self.precision.questions if kind == "query" else self.precision.passages) == "int8"
+        int8 = self.precision.int8
         bundled = {"int8": True} if int8 else {}
         autocast = contextlib.nullcontext() if int8 else self.precision.autocast(resolve_device(self.device))
         with autocast:  # the bundled model's own pass casts too: a no-op
@@ -159,9 +159,8 @@ class Encoder:
         prompt = self._prompt("passage")
         self._threads("passage")
         shifted = [[(a + len(prompt), b + len(prompt)) for a, b in s] for s in spans]
-        int8 = self.precision.passages == "int8"
         vectors, pooled = self.model.encode_spans(
-            [prompt + t for t in texts], shifted, self._batch("passage"), progress, int8
+            [prompt + t for t in texts], shifted, self._batch("passage"), progress, self.precision.int8
         )
         for i, rows in enumerate(pooled):  # a span cut off by truncation: encode it on its own
             lost = [j for j in range(len(rows)) if not rows[j].any()]

@@ -1,10 +1,12 @@
-"""Questions in int8: the bundled encoder's matrix products as dynamic int8 (fbgemm) on CPUs with VNNI.
+"""int8 passes: the bundled encoder's matrix products as dynamic int8 (fbgemm) on CPUs with VNNI.
 
-One short question is bound by reading the weights, not by arithmetic: int8 halves what bf16 reads. Activations
-are quantised per tensor at run time, so a few channels with large values would cost the rest their precision;
-SmoothQuant (Xiao et al., 2023) moves that range into the weights, per input channel, by ranges measured once
-on questions (`ACTIVATIONS`, written by `python -m training.calibrate`). Measured on an AMD EPYC with
-avx512_vnni: 4.5 ms a question against 8.0 in bf16, vectors at mean cosine 0.9996 to fp32 (docs/figures.md).
+One short question is bound by reading the weights, not by arithmetic: int8 halves what bf16 reads; a build's
+batches of passages gain from the cheaper arithmetic. Activations are quantised per tensor at run time, so a few
+channels with large values would cost the rest their precision; SmoothQuant (Xiao et al., 2023) moves that range
+into the weights, per input channel, by ranges measured once on training questions and passages (`ACTIVATIONS`,
+written by `python -m training.calibrate`). Measured on an AMD EPYC with avx512_bf16 and avx512_vnni: 5.5 ms a
+question against 8.5 in bf16, vectors at mean cosine 0.9995 (questions) and 0.9994 (passages) to fp32
+(docs/figures.md).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ class Int8Linears:
             return cls(w, ranges)
         except (OSError, KeyError, RuntimeError, ValueError, SafetensorError) as exc:
             raise RuntimeError(
-                f"cannot use the int8 question ranges in {path} ({exc.__class__.__name__}): reinstall, run "
+                f"cannot use the int8 ranges in {path} ({exc.__class__.__name__}): reinstall, run "
                 "`python -m training.calibrate`, or answer with --precision bf16 or fp32"
             ) from None
 

@@ -4,8 +4,8 @@ On a CPU whose flags include `avx512_bf16` or `amx_bf16`, `torch.autocast("cpu",
 e5-small 2–3× faster than fp32 with vectors at cosine 0.9999 to fp32; on one without them bf16 is emulated
 and several times slower, so `auto` never takes it there. A GPU takes bf16 when torch says it supports it.
 The index build, the question encoder and the trained reader all ask `resolve_precision`. Where the CPU has
-VNNI, a question's own pass runs its matrix products in int8 instead (`index.int8`): a single question is bound
-by reading the weights, and int8 reads half of what bf16 does.
+VNNI, the bundled encoder's passes (questions and passages, not the reranker) run their matrix products in int8
+instead (`index.int8`): a single question is bound by reading the weights, and int8 reads half of what bf16 does.
 """
 
 from __future__ import annotations
@@ -26,22 +26,25 @@ class Precision:
 
     name: str  # "fp32" or "bf16"
     reason: str
-    questions: str = ""  # a question's own pass: "int8", or "" for the same as name
-    passages: str = ""  # the index build's passages: "int8", or "" for the same as name
+    int8: bool = False  # the bundled encoder's passes (questions and passages) in int8 instead
+
+    @property
+    def questions(self) -> str:
+        """What a question's own pass runs in beyond `name`: "int8", or "" for the same."""
+        return "int8" if self.int8 else ""
+
+    passages = questions  # the index build's passages: the same choice
 
     @property
     def question_pass(self) -> str:
+        """What the bundled encoder's passes (questions and passages alike) run in."""
         return self.questions or self.name
+
+    passage_pass = question_pass
 
     def describe(self) -> str:
         """One line for --verbose: "bf16, questions int8, passages int8 (auto: …)"."""
-        questions = f", questions {self.questions}" if self.questions else ""
-        passages = f", passages {self.passages}" if self.passages else ""
-        return f"{self.name}{questions}{passages} ({self.reason})"
-
-    @property
-    def passage_pass(self) -> str:
-        return self.passages or self.name
+        return f"{self.name}{', questions int8, passages int8' if self.int8 else ''} ({self.reason})"
 
     def autocast(self, device: str = "cpu"):
         """The context to run a forward pass in: bf16 autocast, or nothing for fp32."""
@@ -105,6 +108,5 @@ def resolve_precision(requested: str = "auto", device: str = "cpu", flags: set[s
             )
         return Precision("bf16", f"asked for (--precision bf16); {found}")
     vnni = "" if device.startswith("cuda") else next((f for f in VNNI_FLAGS if f in flags), "")
-    int8 = "int8" if vnni else ""
     found += f"; {vnni}" if vnni else ""
-    return Precision("bf16" if native else "fp32", f"auto: {found}", int8, int8)
+    return Precision("bf16" if native else "fp32", f"auto: {found}", bool(vnni))

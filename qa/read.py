@@ -42,10 +42,8 @@ class _Asked:
     terms: set[str]  # what it asks about, less the places and documents it names
     idf: dict[str, float]
     grams: set[str]  # its character pairs
-    unit: re.Pattern | None  # what a figure in the answer must be followed by
     everyday: list[tuple[set[str], tuple[str, ...]]]  # its everyday words' tokens → the documents' wording
-    figures: dict[float, int]  # its own figures and their sides
-    bound: bool  # it asks for a limit
+    figures: dict[float, int]  # its own figures and their sides, for lookup
 
     @classmethod
     def of(cls, question: Question, terms: set[str], index: Index) -> _Asked:
@@ -54,10 +52,8 @@ class _Asked:
             terms,
             index.idf(terms),
             set(cjk_bigrams(question.norm)),
-            question.unit,
             [(set(tokenize(w)), ds) for w, ds in question.everyday],
             dict(question.figures),
-            question.bound,
         )
 
 
@@ -167,10 +163,10 @@ class Reader:
             else 0.0,
             "date_fit": float(bool(DATE.search(text))) if kind == "date" else 0.0,
             "list_fit": min(len(LIST.findall(text)) / 3, 1.0) if kind == "list" else 0.0,
-            "unit_fit": (1.0 if asked.unit.search(text) else -1.0) if asked.unit else 0.0,
+            "unit_fit": (1.0 if question.unit.search(text) else -1.0) if question.unit else 0.0,
             "fragment": float(len(text) < 8 or bool(heading_level(self.index.sentences[s].clean))),
             "question_like": float(bool(ASKS.search(text))),
-            "bound_fit": (1.0 if BOUND.search(text) else -1.0) if asked.bound else 0.0,
+            "bound_fit": (1.0 if BOUND.search(text) else -1.0) if question.bound else 0.0,
             "figures_held": held,
             "figure_side": side,
             "wrong_place": float(bool(question.places and place and not question.about(place))),

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from pathlib import Path
 
 import pytest
 
 from evaluation.benchmark import half, load_benchmark, run_benchmark, score_benchmark
+from training.laws_questions import BENCHMARK as LAWS_BENCHMARK
+from training.laws_questions import LAWS, benchmark_titles, title
 
 ROOT = Path(__file__).resolve().parents[1]
 PINNED = json.loads((Path(__file__).parent / "pinned_figures.json").read_text(encoding="utf-8"))["sets"]
 LOWER_IS_BETTER = {"false_abstention"}
-LAWS = ROOT.parent / "shared" / "laws"
-LAWS_BENCHMARK = ROOT / "qa" / "data" / "laws_benchmark.jsonl"
 
 
 def within(name: str, overall: dict) -> list[str]:
@@ -83,8 +82,8 @@ def laws_titles_index() -> Path:
     """The index of the benchmark's titles, cached under the project's cache folder by what it holds."""
     from index import BuildReport, Encoder, Index, StoreError, build, cache_root, read_files
 
-    titles = {_title(r["source"]) for r in load_benchmark(LAWS_BENCHMARK) if r["source"]}
-    files = sorted(p.relative_to(LAWS).as_posix() for p in LAWS.rglob("*.md") if _title(p.name) in titles)
+    titles = benchmark_titles()
+    files = sorted(p.relative_to(LAWS).as_posix() for p in LAWS.rglob("*.md") if title(p.name) in titles)
     code = "".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "index").glob("*.py")))  # how it is built
     digest = hashlib.sha256("\n".join([*files, code]).encode()).hexdigest()[:12]
     encoder = Encoder(cache_root=cache_root())
@@ -97,7 +96,3 @@ def laws_titles_index() -> Path:
     documents = read_files([(LAWS / f, f) for f in files], BuildReport())
     build(documents, out, encoder, progress=False)
     return out
-
-
-def _title(source: str) -> str:
-    return re.sub(r"\(\d{4}-\d{2}-\d{2}\)$", "", Path(source).stem)
