@@ -182,14 +182,16 @@ class Assistant:
         return self.index_path
 
     def _default_index(self) -> Index:
-        """The built-in corpus's index: built on first use, rebuilt when the corpus or this version changes."""
+        """The built-in corpus's index: built on first use, rebuilt when the corpus, this version or the precision
+        its passages are embedded in here changes (so it answers as a fresh install does)."""
         path = default_index_path(self.model)
         report = BuildReport()
         documents = read_folder(DEFAULT_CORPUS, report)
         try:
             index = Index(path, self._encoder)
-            built_as = {k: index.manifest.get(k) for k in ("corpus_sha256", "sentence_vectors")}
-            if built_as == {"corpus_sha256": corpus_hash(documents), "sentence_vectors": SENTENCE_VECTORS[0]}:
+            wanted = {"corpus_sha256": corpus_hash(documents), "sentence_vectors": SENTENCE_VECTORS[0]}
+            wanted["precision"] = getattr(getattr(self._encoder, "precision", None), "passage_pass", None)
+            if {k: index.manifest.get(k) for k in wanted} == wanted:  # as a fresh install builds it here
                 return index
         except StoreError:
             pass  # missing, or from an older version of this program: it is our cache, so rebuild it
