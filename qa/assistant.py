@@ -238,8 +238,7 @@ class Assistant:
             chosen, hits = article_answer(index, list(names.titled), names.article, hits)
             confidence = 1.0 if chosen else 0.0
         else:
-            scored = reader.read(question, vector, hits[: self.passages])
-            chosen, confidence = reader.answers(question, scored)
+            chosen, confidence = reader.answers(question, reader.read(question, vector, hits[: self.passages]))
         t3 = time.perf_counter()
         timings = {"encode_ms": (t1 - t0) * 1e3, "retrieve_ms": (t2 - t1) * 1e3, "read_ms": (t3 - t2) * 1e3}
         return Answer(

@@ -31,7 +31,7 @@ from qa.lexicon import (
 from qa.question import Question
 from qa.reader_model import FEATURES, Model
 from qa.rerank import CrossEncoder
-from qa.types import Scored
+from qa.types import Reading, Scored
 
 
 @dataclass(frozen=True)
@@ -76,23 +76,26 @@ class Reader:
             self._model = Model.load()
         return self._model
 
-    def read(self, question: Question, query_vector: np.ndarray, passages: list[Hit]) -> list[Scored]:
+    def read(self, question: Question, query_vector: np.ndarray, passages: list[Hit]) -> Reading:
         """Candidate sentences, best first; only from the documents the question names, when it names some."""
         ids, x = self.candidates(question, query_vector, passages)
         p = self.model.probabilities(x) if ids else np.zeros(0)
+        answers = None
         if ids and self.reranker is not None and self.model.rerank:
-            p = self._rerank(question, ids, p)
+            p, answers = self._rerank(question, ids, p)
         lexical = FEATURES.index("lexical")
-        return [Scored(ids[i], float(p[i]), float(x[i, lexical])) for i in np.argsort(-p, kind="stable")]
+        scored = [Scored(ids[i], float(p[i]), float(x[i, lexical])) for i in np.argsort(-p, kind="stable")]
+        return Reading(scored, answers)
 
-    def _rerank(self, question: Question, ids: list[int], p: np.ndarray) -> np.ndarray:
+    def _rerank(self, question: Question, ids: list[int], p: np.ndarray) -> tuple[np.ndarray, float]:
         """The first stage's top k (those that can answer the question's kind first) read with the question
-        by the reranker in one batch; the others fall behind them."""
+        by the reranker in one batch; the others fall behind them. Also the reranker's best score: how likely
+        it finds it that any of them answers."""
         top = rerank_order(p, np.array([self.can_answer(question, s) for s in ids]))[: self.model.rerank["k"]]
         cross = self.reranker.scores(question.norm, [self._norm[ids[i]] for i in top])
         out = np.zeros_like(p)
         out[top] = self.model.reranked(p[top], cross)
-        return out
+        return out, float(np.max(cross))
 
     def candidates(
         self, question: Question, query_vector: np.ndarray, passages: list[Hit]
@@ -204,13 +207,14 @@ class Reader:
         own = set(re.findall(r"\d+(?:\.\d+)?", text)) - set(re.findall(r"\d+(?:\.\d+)?", question.norm))
         return bool(PLACEHOLDER.search(text)) and not own
 
-    def answers(self, question: Question, scored: list[Scored]) -> tuple[list[Scored], float]:
+    def answers(self, question: Question, reading: Reading) -> tuple[list[Scored], float]:
         """The sentences to quote (none when nothing answers: 1–3, more for a list question) and the calibrated
         probability that the best sentence that can answer does (0 when none can)."""
+        scored = reading.scored
         fitting = [x for x in scored if self.can_answer(question, x.sentence) and not self._heading(x.sentence)]
         if not fitting:
             return [], 0.0
-        confidence = self.model.confidence(fitting[0].score)
+        confidence = self.model.confidence(fitting[0].score, reading.answers)
         if confidence < self.model.threshold or self._uncovered(question):
             return [], confidence
         if question.kind == "amount" and any(

@@ -54,7 +54,8 @@ class Model:
     scale: np.ndarray
     coef: np.ndarray
     intercept: float
-    calibration: tuple[float, float]  # Platt scaling of the best sentence's logit: confidence = σ(a·z + b)
+    calibration: tuple[float, ...]  # confidence = σ(a·z + b + c·r): z the best sentence's logit, r the reranker's
+    # best log-odds against "no answer" (fitted with the reranker; without one, (a, b) alone)
     threshold: float  # below this confidence: 未找到
     share: float  # quote the further sentences whose probability is at least this share of the best one's
     fitted: dict
@@ -95,8 +96,10 @@ class Model:
         p = np.clip(first, 1e-9, 1 - 1e-9)
         return 1 / (1 + np.exp(-np.clip(a * np.log(p / (1 - p)) + b * cross + c, -40, 40)))
 
-    def confidence(self, probability: float) -> float:
-        """The calibrated probability that the best sentence, of this probability, answers the question."""
+    def confidence(self, probability: float, answers: float | None = None) -> float:
+        """The calibrated probability that the best sentence, of this probability, answers the question, given
+        also how likely the reranker finds it that any of the rescored sentences answers (`answers`)."""
         p = min(max(probability, 1e-9), 1 - 1e-9)
-        a, b = self.calibration
-        return 1 / (1 + math.exp(-(a * math.log(p / (1 - p)) + b)))
+        a, b, *c = self.calibration
+        z = a * math.log(p / (1 - p)) + b + (c[0] * answers if c and answers is not None else 0.0)
+        return 1 / (1 + math.exp(-min(max(z, -40.0), 40.0)))

@@ -19,6 +19,14 @@ class Scored:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """What the reader made of a question's candidates."""
+
+    scored: list[Scored]  # best first
+    answers: float | None = None  # the reranker's best log-odds, against "no answer", that a sentence answers
+
+
+@dataclass(frozen=True)
 class Quote:
     """A verbatim span of a document: `text == original[start:end]` of the file named by `source`."""
 

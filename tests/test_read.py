@@ -23,6 +23,8 @@ def test_the_shipped_parameters_load_and_record_how_they_were_fitted() -> None:
     assert model.fitted["dev_questions"]["benchmark"] == len(dev)
     assert set(model.fitted["dev_questions"]) >= {"benchmark", "drcd", "dureader"}
     assert 0.0 < model.confidence(0.5) < model.confidence(0.9) < 1.0  # more probable, more confident
+    if len(model.calibration) == 3:  # with the reranker: the likelier it finds any answer, the more confident
+        assert model.confidence(0.5, -3.0) < model.confidence(0.5, 3.0)
 
 
 def test_parameters_fitted_on_other_features_are_refused(tmp_path: Path) -> None:
@@ -58,7 +60,7 @@ def test_reader_gives_probabilities_best_first(tiny_assistant) -> None:
     hits = retriever.retrieve(question, vector, 5)
     ids, x = reader.candidates(question, vector, hits)
     assert x.shape == (len(ids), len(FEATURES)) and np.isfinite(x).all()
-    scored = reader.read(question, vector, hits)
+    scored = reader.read(question, vector, hits).scored
     probabilities = [s.score for s in scored]
     assert probabilities == sorted(probabilities, reverse=True) and all(0 <= p <= 1 for p in probabilities)
     assert sorted(s.sentence for s in scored) == sorted(ids)

@@ -8,9 +8,10 @@
 For every question of every set the assistant retrieves as it does for a user and lists the reader's
 candidate sentences with their features; a candidate is a positive when it comes from the gold
 document (paragraph) and holds a gold answer. A logistic model is fitted on the dev halves' candidates
-(each set weighing the same), then the best candidate's logit is Platt-scaled into a confidence, the
-abstention threshold is the lowest confidence at which 未找到 is right ≥ 90% of the time on dev
-questions of the sets that have unanswerable ones, and the share of the best probability a further
+(each set weighing the same), then the best candidate's logit and the reranker's best score against
+"no answer" are Platt-scaled into a confidence (on the dev questions of the sets with unanswerable ones, as
+a user's question may be), the abstention threshold is the lowest confidence at which 未找到 is right ≥ 90%
+of the time on those questions, and the share of the best probability a further
 quote needs is chosen on dev too. Test halves are only scored, never fitted on.
 
 Sets (../shared/eval, see its README; halves by `evaluation.benchmark.half` of the paragraph or question id):
@@ -203,25 +204,34 @@ def best(p: np.ndarray) -> int | None:
     return int(np.argmax(p)) if len(p) and p.max() >= 0 else None
 
 
-def calibrate(rows: list[tuple[Asked, np.ndarray]]) -> tuple[float, float]:
-    """Platt scaling: the best candidate's logit → the probability that it answers (dev questions)."""
+def calibrate(rows: list[tuple[Asked, np.ndarray]], cross: dict | None = None) -> tuple[float, ...]:
+    """The best candidate's logit (and, with the reranker, its best score against "no answer") → the
+    probability that the best candidate answers (dev questions): Platt scaling, with a second input."""
     z, y = [], []
     for a, p in rows:
         i = best(p)
         if i is not None:
-            z.append(np.log(p[i] / (1 - p[i] + 1e-12) + 1e-12))
+            logit = np.log(p[i] / (1 - p[i] + 1e-12) + 1e-12)
+            z.append([logit] + ([answers(cross, a)] if cross else []))
             y.append(bool(a.y[i]))
-    model = LogisticRegression(C=100.0).fit(np.array(z).reshape(-1, 1), np.array(y))
-    return round(float(model.coef_[0][0]), 6), round(float(model.intercept_[0]), 6)
+    model = LogisticRegression(C=100.0).fit(np.array(z), np.array(y))
+    a, *c = (round(float(w), 6) for w in model.coef_[0])
+    return (a, round(float(model.intercept_[0]), 6), *c)
 
 
-def outcomes(rows, params: dict, threshold: float, share: float) -> list[dict]:
+def answers(cross: dict | None, a: Asked) -> float | None:
+    """The reranker's best score over a question's rescored candidates: how likely it finds any answer."""
+    scores = cross.get((a.set, a.id)) if cross else None
+    return float(np.max(scores)) if scores is not None and len(scores) else None
+
+
+def outcomes(rows, params: dict, threshold: float, share: float, cross: dict | None = None) -> list[dict]:
     """What the reader would do with each question: answered, first quote right, a right one in the top 3."""
     model = Model.from_dict(params)
     out = []
     for a, p in rows:
         i = best(p)
-        conf = model.confidence(float(p[i])) if i is not None else 0.0
+        conf = model.confidence(float(p[i]), answers(cross, a)) if i is not None else 0.0
         answered = i is not None and conf >= threshold
         top3 = [j for j in np.argsort(-p)[:3] if p[j] >= max(share * p[i], 0)] if answered else []
         out.append(
@@ -372,16 +382,19 @@ def main() -> int:
     params["cross_validated_hit@1"] = {"pointwise": round(objectives[False], 4), "pairwise": round(objectives[True], 4)}
     rows = scored(params, asked)
     dev_rows = [(a, p) for a, p in rows if a.half == "dev"]
+    cross = None
     if not args.no_reranker and args.reranker.exists():  # the dev halves' hold part fits the combination
         cross = cross_scores(args.reranker, params, asked, args.k, encoder)
         hold = [(a, p) for a, p in dev_rows if held_out(a.set, a.id) and len(a.y)]
         params["rerank"] = fit_rerank(hold, params, cross, args.k)
         rows = reranked(rows, params, cross)
         dev_rows = [(a, p) for a, p in rows if a.half == "dev"]
-    params["calibration"] = list(calibrate(dev_rows))
-    params["threshold"] = choose_threshold(outcomes(dev_rows, params, 0.0, 1.0))
-    params["share"] = choose_share(lambda s: outcomes(dev_rows, params, params["threshold"], s))
-    final = outcomes(rows, params, params["threshold"], params["share"])
+    # calibrated where a question may have no answer, as a user's may: the sets with unanswerable questions
+    may_not = {a.set for a, _ in dev_rows if not a.answerable}
+    params["calibration"] = list(calibrate([(a, p) for a, p in dev_rows if a.set in may_not] or dev_rows, cross))
+    params["threshold"] = choose_threshold(outcomes(dev_rows, params, 0.0, 1.0, cross))
+    params["share"] = choose_share(lambda s: outcomes(dev_rows, params, params["threshold"], s, cross))
+    final = outcomes(rows, params, params["threshold"], params["share"], cross)
     report = {
         f"{s}/{h}": figures([r for r in final if r["set"] == s and r["half"] == h])
         for s in dict.fromkeys(a.set for a in asked)
