@@ -27,6 +27,13 @@ def test_the_shipped_parameters_load_and_record_how_they_were_fitted() -> None:
         assert model.confidence(0.5, -3.0) < model.confidence(0.5, 3.0)
 
 
+def test_a_calibration_fitted_before_the_reranker_joined_it_still_loads() -> None:
+    data = json.loads(MODEL.read_text(encoding="utf-8"))
+    data["calibration"] = data["calibration"][:2]  # (a, b): the reranker's "no answer" score had no weight
+    model = Model.from_dict(data)
+    assert model.confidence(0.5, 3.0) == model.confidence(0.5, -3.0) == model.confidence(0.5)
+
+
 def test_parameters_fitted_on_other_features_are_refused(tmp_path: Path) -> None:
     data = json.loads(MODEL.read_text(encoding="utf-8"))
     data["features"] = data["features"][:-1]
