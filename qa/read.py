@@ -3,8 +3,9 @@
 Each candidate sentence is described by the signals in `FEATURES` (how much of the question it holds,
 how close its meaning is, whether it carries what was asked: a figure, a date, a list, the asked-for
 unit, …); a logistic model fitted on the dev halves of the QA sets (`training/reader.py`, parameters
-in `qa/data/reader.json`) turns them into the probability that the sentence answers. The best
-sentence's probability, calibrated on dev, is the answer's confidence; below the fitted threshold the
+in `qa/data/reader.json`) turns them into the probability that the sentence answers; the reranker reads
+the top few with the question. The best sentence's probability and the reranker's best score against
+"no answer", calibrated together on dev, are the answer's confidence; below the fitted threshold the
 reader says the documents do not answer.
 """
 
