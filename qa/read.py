@@ -81,12 +81,12 @@ class Reader:
         """Candidate sentences, best first; only from the documents the question names, when it names some."""
         ids, x = self.candidates(question, query_vector, passages)
         p = self.model.probabilities(x) if ids else np.zeros(0)
-        answers = None
+        any_answer = None
         if ids and self.reranker is not None and self.model.rerank:
-            p, answers = self._rerank(question, ids, p)
+            p, any_answer = self._rerank(question, ids, p)
         lexical = FEATURES.index("lexical")
         scored = [Scored(ids[i], float(p[i]), float(x[i, lexical])) for i in np.argsort(-p, kind="stable")]
-        return Reading(scored, answers)
+        return Reading(scored, any_answer)
 
     def _rerank(self, question: Question, ids: list[int], p: np.ndarray) -> tuple[np.ndarray, float]:
         """The first stage's top k (those that can answer the question's kind first) read with the question
@@ -215,7 +215,7 @@ class Reader:
         fitting = [x for x in scored if self.can_answer(question, x.sentence) and not self._heading(x.sentence)]
         if not fitting:
             return [], 0.0
-        confidence = self.model.confidence(fitting[0].score, reading.answers)
+        confidence = self.model.confidence(fitting[0].score, reading.any_answer)
         if confidence < self.model.threshold or self._uncovered(question):
             return [], confidence
         if question.kind == "amount" and any(

@@ -96,10 +96,10 @@ class Model:
         p = np.clip(first, 1e-9, 1 - 1e-9)
         return 1 / (1 + np.exp(-np.clip(a * np.log(p / (1 - p)) + b * cross + c, -40, 40)))
 
-    def confidence(self, probability: float, answers: float | None = None) -> float:
+    def confidence(self, probability: float, any_answer: float | None = None) -> float:
         """The calibrated probability that the best sentence, of this probability, answers the question, given
-        also how likely the reranker finds it that any of the rescored sentences answers (`answers`)."""
+        also how likely the reranker finds it that any of the rescored sentences answers (`any_answer`)."""
         p = min(max(probability, 1e-9), 1 - 1e-9)
         a, b, *c = self.calibration
-        z = a * math.log(p / (1 - p)) + b + (c[0] * answers if c and answers is not None else 0.0)
+        z = a * math.log(p / (1 - p)) + b + (c[0] * any_answer if c and any_answer is not None else 0.0)
         return 1 / (1 + math.exp(-min(max(z, -40.0), 40.0)))

@@ -23,7 +23,7 @@ class Reading:
     """What the reader made of a question's candidates."""
 
     scored: list[Scored]  # best first
-    answers: float | None = None  # the reranker's best log-odds, against "no answer", that a sentence answers
+    any_answer: float | None = None  # the reranker's best log-odds, against "no answer", that a sentence answers
 
 
 @dataclass(frozen=True)

@@ -212,14 +212,14 @@ def calibrate(rows: list[tuple[Asked, np.ndarray]], cross: dict | None = None) -
         i = best(p)
         if i is not None:
             logit = np.log(p[i] / (1 - p[i] + 1e-12) + 1e-12)
-            z.append([logit] + ([answers(cross, a)] if cross else []))
+            z.append([logit] + ([any_answer(cross, a)] if cross else []))
             y.append(bool(a.y[i]))
     model = LogisticRegression(C=100.0).fit(np.array(z), np.array(y))
     a, *c = (round(float(w), 6) for w in model.coef_[0])
     return (a, round(float(model.intercept_[0]), 6), *c)
 
 
-def answers(cross: dict | None, a: Asked) -> float | None:
+def any_answer(cross: dict | None, a: Asked) -> float | None:
     """The reranker's best score over a question's rescored candidates: how likely it finds any answer."""
     scores = cross.get((a.set, a.id)) if cross else None
     return float(np.max(scores)) if scores is not None and len(scores) else None
@@ -231,7 +231,7 @@ def outcomes(rows, params: dict, threshold: float, share: float, cross: dict | N
     out = []
     for a, p in rows:
         i = best(p)
-        conf = model.confidence(float(p[i]), answers(cross, a)) if i is not None else 0.0
+        conf = model.confidence(float(p[i]), any_answer(cross, a)) if i is not None else 0.0
         answered = i is not None and conf >= threshold
         top3 = [j for j in np.argsort(-p)[:3] if p[j] >= max(share * p[i], 0)] if answered else []
         out.append(
@@ -340,11 +340,10 @@ def figures(rows: list[dict]) -> dict:
     }
 
 
-def choose_threshold(rows: list[dict]) -> float:
+def choose_threshold(rows: list[dict], sets: set[str]) -> float:
     """The highest threshold (most abstention) at which 未找到 is still right ≥ ABSTENTION_PRECISION of the
-    time on dev questions of the sets with unanswerable ones; questions without any are not counted."""
-    with_unanswerable = {r["set"] for r in rows if not r["answerable"]}
-    pool = sorted((r["confidence"], r["answerable"]) for r in rows if r["set"] in with_unanswerable)
+    time on dev questions of `sets` (those with unanswerable ones); other questions are not counted."""
+    pool = sorted((r["confidence"], r["answerable"]) for r in rows if r["set"] in sets)
     chosen, right = 0.0, 0
     for abstained, (conf, answerable) in enumerate(pool, start=1):  # abstain up to and including this one
         right += not answerable
@@ -389,10 +388,11 @@ def main() -> int:
         params["rerank"] = fit_rerank(hold, params, cross, args.k)
         rows = reranked(rows, params, cross)
         dev_rows = [(a, p) for a, p in rows if a.half == "dev"]
-    # calibrated where a question may have no answer, as a user's may: the sets with unanswerable questions
+    # calibrated, and the threshold chosen, where a question may have no answer (as a user's may): the sets with
+    # unanswerable questions
     may_not = {a.set for a, _ in dev_rows if not a.answerable}
     params["calibration"] = list(calibrate([(a, p) for a, p in dev_rows if a.set in may_not] or dev_rows, cross))
-    params["threshold"] = choose_threshold(outcomes(dev_rows, params, 0.0, 1.0, cross))
+    params["threshold"] = choose_threshold(outcomes(dev_rows, params, 0.0, 1.0, cross), may_not)
     params["share"] = choose_share(lambda s: outcomes(dev_rows, params, params["threshold"], s, cross))
     final = outcomes(rows, params, params["threshold"], params["share"], cross)
     report = {
