@@ -4,7 +4,7 @@ On a CPU whose flags include `avx512_bf16` or `amx_bf16`, `torch.autocast("cpu",
 e5-small 2–3× faster than fp32 with vectors at cosine 0.9999 to fp32; on one without them bf16 is emulated
 and several times slower, so `auto` never takes it there. A GPU takes bf16 when torch says it supports it.
 The index build, the question encoder and the trained reader all ask `resolve_precision`. Where the CPU has
-VNNI, the bundled encoder's passes (questions and passages, not the reranker) run their matrix products in int8
+VNNI, the bundled encoder's passes (questions and passages) and the reranker's run their matrix products in int8
 instead (`index.int8`): a single question is bound by reading the weights, and int8 reads half of what bf16 does.
 """
 

@@ -3,13 +3,16 @@
 Its layers start as the bundled e5-small's first few and are fine-tuned (`python -m training.reranker`) to
 score whether a sentence answers a question, against a learned "no answer" score, on the dev halves of the
 QA sets and the legal training data. Its input is the question and the sentence, both normalised (Simplified
-script), as one pair. What ships is `qa/data/reranker.safetensors`: those layers and the head in float16,
-with what they were trained on; the embedding table is the bundled model's own, shared with the question
-encoder in memory and never shipped twice.
+script), as one pair. What ships is `qa/data/reranker.safetensors`: those layers as int8 rows with their
+scales, the head, each matrix's input ranges measured on training pairs, and what it was trained on; the
+embedding table is the bundled model's own, shared with the question encoder in memory and never shipped
+twice. Where the CPU has VNNI its matrix products run in int8 (`index.int8`, as the question encoder's do),
+elsewhere in bf16 or fp32; a file in float16 without ranges (an older reranker) loads and runs in bf16.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -24,6 +27,7 @@ from safetensors import safe_open
 from tokenizers import Tokenizer
 
 from index import DEFAULT_MODEL_NAME, Precision, batch_tensors, cast_linears, forward, fuse_qkv, resolve_precision
+from index.int8 import Int8Linears
 
 RERANKER = Path(str(resources.files("qa") / "data" / "reranker.safetensors"))
 EMBEDDINGS = (
@@ -33,6 +37,8 @@ EMBEDDINGS = (
     "embeddings.LayerNorm.weight",
     "embeddings.LayerNorm.bias",
 )
+SCALE = ".scale"  # beside an int8 matrix: its rows' scales
+RANGES = "ranges."  # before a matrix's name: its inputs' measured ranges, what the int8 pass balances by
 _FIX = "reinstall minsheng-qa, or train it again: python -m training.reranker"
 
 
@@ -71,6 +77,7 @@ class CrossEncoder:
     config: dict  # layers, heads, eps, pad, max_length, what it was trained on
     tokenizer: Tokenizer
     precision: Precision
+    int8: Int8Linears | None = None  # its matrix products in int8 (CPUs with VNNI, files with measured ranges)
 
     @classmethod
     def load(
@@ -86,7 +93,7 @@ class CrossEncoder:
         try:
             with safe_open(str(path), framework="pt") as f:
                 config = json.loads(f.metadata()["config"])
-                trained = {name: f.get_tensor(name).float() for name in f.keys()}  # noqa: SIM118
+                stored = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118
         except FileNotFoundError:
             raise RerankerError(f"the reranker {path} is missing; {_FIX}") from None
         except Exception as exc:  # safetensors raises its own error types for a damaged file
@@ -97,17 +104,22 @@ class CrossEncoder:
         tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         tokenizer.enable_truncation(config["max_length"], strategy="only_second")
         precision = precision or resolve_precision("auto", "cpu")
-        w = shared | trained
-        if precision.name == "bf16":
+        ranges = {k.removeprefix(RANGES): v.float() for k, v in stored.items() if k.startswith(RANGES)}
+        w = shared | dequantized({k: v for k, v in stored.items() if not k.startswith(RANGES)})
+        int8 = Int8Linears(w, ranges) if precision.int8 and ranges else None
+        for name in ranges if int8 else ():  # packed in int8: the float matrices are not needed
+            del w[name + ".weight"], w[name + ".bias"]
+        if precision.name == "bf16" and int8 is None:
             cast_linears(w, torch.bfloat16)
-        return cls(w, config, tokenizer, precision)
+        return cls(w, config, tokenizer, precision, int8)
 
-    def logits(self, w: dict[str, torch.Tensor], pairs: list[tuple[str, str]]) -> torch.Tensor:
-        """Each pair's score against "no answer", from weights `w` (differentiable: training calls this)."""
+    def logits(self, w: dict[str, torch.Tensor], pairs: list[tuple[str, str]], linear=None) -> torch.Tensor:
+        """Each pair's score against "no answer", from weights `w` (differentiable: training calls this);
+        `linear` replaces the matrix products (int8, or recording their ranges)."""
         c = self.config
         ids, mask = batch_tensors(self.tokenizer.encode_batch(pairs), c["pad"], w["head.weight"].device)
-        with self.precision.autocast(ids.device.type):
-            states = forward(w, ids, mask, c["heads"], c["eps"], c["layers"])
+        with self.precision.autocast(ids.device.type) if linear is None else contextlib.nullcontext():
+            states = forward(w, ids, mask, c["heads"], c["eps"], c["layers"], linear)
         m = mask[..., None].to(states.dtype)
         pooled = ((states * m).sum(1) / m.sum(1)).float()  # the mean over the pair's tokens, as e5 pools
         return pooled @ w["head.weight"].float().T[:, 0] + w["head.bias"].float() - w["none"].float()
@@ -118,4 +130,15 @@ class CrossEncoder:
         if not sentences:
             return np.zeros(0, dtype=np.float32)
         torch.set_num_threads(os.cpu_count() or 1)  # a batch of pairs gains from every core
-        return self.logits(self.w, [(question, s) for s in sentences]).cpu().numpy().astype(np.float32)
+        return self.logits(self.w, [(question, s) for s in sentences], self.int8).cpu().numpy().astype(np.float32)
+
+
+def dequantized(stored: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Stored tensors as float32 weights: each int8 matrix times its rows' scales (float16 files load as they are)."""
+    out = {}
+    for name, t in stored.items():
+        if name.endswith(SCALE):
+            continue
+        scale = stored.get(name + SCALE)
+        out[name] = t.float() * scale.float()[:, None] if scale is not None else t.float()
+    return out

@@ -62,6 +62,47 @@ def test_one_command_trains_a_reranker_that_loads_and_is_deterministic(tmp_path:
     assert (tmp_path / "a.safetensors").stat().st_size < 25e6
 
 
+@pytest.mark.slow
+def test_a_trained_reranker_ships_int8_rows_and_its_int8_pass_agrees_with_fp32(tmp_path: Path) -> None:
+    from safetensors import safe_open
+
+    from index.e5model import prepare_default_model
+    from index.precision import Precision
+    from qa.assistant import cache_root
+    from qa.rerank import RANGES, SCALE
+
+    assert _train(tmp_path, "--extra", str(_squad(tmp_path / "tiny.json"))) == 0
+    with safe_open(str(tmp_path / "r.safetensors"), framework="pt") as f:
+        names = set(f.keys())
+        matrix = "encoder.layer.0.intermediate.dense.weight"
+        assert f.get_tensor(matrix).dtype == torch.int8 and matrix + SCALE in names
+        assert RANGES + "encoder.layer.0.intermediate.dense" in names  # measured on the training pairs
+    model_dir = prepare_default_model(cache_root())
+    fp32 = CrossEncoder.load(model_dir, path=tmp_path / "r.safetensors", precision=Precision("fp32", "test"))
+    int8 = CrossEncoder.load(model_dir, path=tmp_path / "r.safetensors", precision=Precision("fp32", "test", True))
+    assert fp32.int8 is None and int8.int8 is not None and matrix not in int8.w  # packed, not kept twice
+    sentences = [c for c in CONTEXT.split("。") if c]
+    exact, approx = fp32.scores(QUESTIONS[0][0], sentences), int8.scores(QUESTIONS[0][0], sentences)
+    assert np.abs(exact - approx).max() < 0.05 * (np.abs(exact).max() + 1)
+
+
+@pytest.mark.slow
+def test_distilling_a_teacher_moves_the_student_toward_its_scores(tmp_path: Path) -> None:
+    from training.reranker import Group, loss
+
+    group = Group("tiny", "成都城市低保标准是多少?", ("标准提高至700元。", "托位数达到4.5个。"), (True, False))
+    logits = torch.tensor([0.0, 0.0], requires_grad=True)
+    taught = {group: np.array([-3.0, 3.0], dtype=np.float32)}  # a teacher that prefers the second sentence
+    loss(logits, [group], taught, share=1.0).backward()
+    assert logits.grad[1] < 0 < logits.grad[0]  # descending the loss raises what the teacher raised
+    data = str(_squad(tmp_path / "tiny.json"))
+    assert _train(tmp_path, "--extra", data, out="teacher.safetensors") == 0
+    assert (
+        _train(tmp_path, "--extra", data, "--teacher", str(tmp_path / "teacher.safetensors"), out="s.safetensors") == 0
+    )
+    assert (tmp_path / "ck-s.safetensors" / "teacher.pt").exists()  # scored once, kept for a resumed run
+
+
 def test_a_file_that_is_not_squad_shaped_is_one_line_and_leaves_the_reranker(tmp_path: Path, capsys) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"rows": [1, 2]}', encoding="utf-8")

@@ -4,6 +4,7 @@
     python -m training.reranker                            # train, resumable; writes qa/data/reranker.safetensors
     python -m training.reranker --resume                   # carry on from runs/reranker/checkpoint.pt
     python -m training.reranker --device cuda --layers 12  # on a GPU, the whole depth
+    python -m training.reranker --teacher DEEP.safetensors  # distil a deeper reranker's scores into this one
 
 Training groups, each a question with up to 12 sentences and a learned "no answer" slot (softmax over the
 slot and the sentences; the target is the sentences holding the gold answer, or the slot when none does):
@@ -41,11 +42,12 @@ from tqdm import tqdm
 
 from index.e5model import DEFAULT_MODEL_NAME, prepare_default_model
 from index.embed import cache_root, resolve_device
+from index.int8 import RangeRecorder
 from index.normalizer import normalize
 from index.precision import cpu_description, resolve_precision
 from index.segment import split_sentences
 from qa.read import rerank_order
-from qa.rerank import RERANKER, CrossEncoder, base_weights, fingerprint
+from qa.rerank import EMBEDDINGS, RANGES, RERANKER, SCALE, CrossEncoder, base_weights, dequantized, fingerprint
 from training import commit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,6 +68,7 @@ GROUP = 8  # sentences per training question
 HOLD = 0.2  # share of each set's dev questions kept out of training
 HOLD_PER_SET = 150  # of which this many per set choose the checkpoint
 SEED = 2026
+RANGE_GROUPS = 256  # hold questions whose pairs measure the int8 pass's input ranges
 
 
 class DataError(ValueError):
@@ -220,16 +223,33 @@ def _flat(answers) -> list[dict]:
     return out
 
 
-def loss(logits: torch.Tensor, groups: list[Group]) -> torch.Tensor:
+def loss(logits: torch.Tensor, groups: list[Group], taught: dict | None = None, share: float = 0.0) -> torch.Tensor:
     """Listwise: per group, softmax over "no answer" (logit 0: the scores are already against it) and its
-    sentences; minus the log of the probability given to the answering sentences, or to "no answer"."""
+    sentences; minus the log of the probability given to the answering sentences, or to "no answer". With a
+    teacher's scores (`taught`, distilling a deep reranker into a shallow one), `share` of it is instead the
+    cross-entropy against the teacher's softmax over the same slots."""
     total, at = [], 0
     for g in groups:
         scores = torch.cat([logits.new_zeros(1), logits[at : at + len(g.sentences)]])
         at += len(g.sentences)
         target = torch.tensor([not any(g.answers), *g.answers], device=logits.device)
-        total.append(torch.logsumexp(scores, 0) - torch.logsumexp(scores[target], 0))
+        value = torch.logsumexp(scores, 0) - torch.logsumexp(scores[target], 0)
+        if taught:
+            teacher = torch.softmax(torch.cat([torch.zeros(1), torch.as_tensor(taught[g])]), 0).to(scores.device)
+            value = (1 - share) * value - share * (teacher * torch.log_softmax(scores.float(), 0)).sum()
+        total.append(value)
     return torch.stack(total).mean()
+
+
+def teach(path: Path, model_dir: Path, w: dict, groups: list[Group], cache: Path) -> dict:
+    """A deeper reranker's scores of every training group (cached beside the checkpoints, so a resumed run
+    does not score them again)."""
+    if cache.exists():
+        return torch.load(cache, weights_only=False)
+    teacher = CrossEncoder.load(model_dir, {k: v.cpu() for k, v in w.items() if k in EMBEDDINGS}, path)
+    taught = {g: teacher.scores(g.question, list(g.sentences)) for g in tqdm(groups, desc="teacher", unit="group")}
+    torch.save(taught, cache)
+    return taught
 
 
 def batches(groups: list[Group], pairs: int, rng: random.Random) -> list[list[Group]]:
@@ -257,15 +277,37 @@ def first_right(model: CrossEncoder, w: dict, hold: list[Group]) -> dict:
     return {s: {"questions": len(v), "first_right": round(float(np.mean(v)), 4)} for s, v in sorted(right.items())}
 
 
-def save(path: Path, w: dict, trainable: list[str], config: dict) -> None:
-    """The trained layers and head in float16, with their config, written whole or not at all."""
+def save(path: Path, model: CrossEncoder, trainable: list[str], seen: list[Group]) -> None:
+    """The trained layers as int8 rows with their scales (half of float16: a deep reranker stays small), the
+    head in float32, and each matrix's input ranges measured on `seen`'s pairs (what the int8 pass balances
+    by), with the config; written whole or not at all."""
     from safetensors.torch import save_file
 
+    w = {n: t.detach().float().cpu() for n, t in model.w.items()}
+    tensors = {}
+    for n in trainable:
+        if n.startswith("encoder.layer.") and w[n].dim() == 2:
+            tensors[n], tensors[n + SCALE] = int8_rows(w[n])
+        else:
+            tensors[n] = w[n].contiguous()
+    measured = CrossEncoder(
+        dequantized(tensors) | {k: w[k] for k in EMBEDDINGS}, model.config, model.tokenizer, model.precision
+    )
+    recorder = RangeRecorder(measured.w)
+    with torch.inference_mode():
+        for g in seen[:RANGE_GROUPS]:
+            measured.logits(measured.w, [(g.question, s) for s in g.sentences], linear=recorder)
+    tensors |= {RANGES + n: r for n, r in recorder.ranges.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tensors = {n: w[n].detach().to(torch.float16 if w[n].dim() == 2 else torch.float32).contiguous() for n in trainable}
-    save_file(tensors, str(tmp), metadata={"config": json.dumps(config, ensure_ascii=False)})
+    save_file(tensors, str(tmp), metadata={"config": json.dumps(model.config, ensure_ascii=False)})
     os.replace(tmp, path)
+
+
+def int8_rows(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A matrix as symmetric int8 per row, and each row's scale."""
+    scale = (weight.abs().amax(1) / 127).clamp(min=1e-12)
+    return torch.clamp(torch.round(weight / scale[:, None]), -127, 127).to(torch.int8), scale
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -287,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
         "first stage's top candidates, the sentences the reranker meets when answering",
     )
     parser.add_argument("--init", type=Path, help="start from this reranker (an earlier phase) instead of the model")
+    parser.add_argument("--teacher", type=Path, help="distil this (deeper) reranker's scores into the one trained")
+    parser.add_argument("--distil", type=float, default=0.5, help="share of the loss from --teacher (default 0.5)")
     parser.add_argument("--limit", type=int, help="train on this many groups only (a quick check)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--precision", default="auto", help="auto (bf16 where the hardware has it), fp32, bf16")
@@ -368,6 +412,8 @@ def train(args) -> int:
     )
     start, best = 0, None
     checkpoint = args.checkpoints / "checkpoint.pt"
+    args.checkpoints.mkdir(parents=True, exist_ok=True)
+    taught = teach(args.teacher, model_dir, w, fit, args.checkpoints / "teacher.pt") if args.teacher else None
     if args.resume and checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
         with torch.no_grad():
@@ -377,14 +423,13 @@ def train(args) -> int:
         schedule.load_state_dict(state["schedule"])
         start, best = state["step"], state.get("best")
         print(f"resumed at step {start} of {len(plan)}", file=sys.stderr)
-    args.checkpoints.mkdir(parents=True, exist_ok=True)
     every = max(len(plan) // 5, 1)
     bar = tqdm(total=len(plan), initial=start, desc="training reranker", unit="batch")
     running = None
     for step in range(start, len(plan)):
         groups = plan[step]
         pairs = [(g.question, s) for g in groups for s in g.sentences]
-        value = loss(model.logits(w, pairs), groups)
+        value = loss(model.logits(w, pairs), groups, taught, args.distil)
         optimizer.zero_grad()
         value.backward()
         torch.nn.utils.clip_grad_norm_([w[n] for n in trainable], 1.0)
@@ -412,6 +457,7 @@ def train(args) -> int:
         "groups": counts,
         "kind": args.groups,
         "init": str(args.init) if args.init else None,
+        "teacher": {"path": str(args.teacher), "share": args.distil} if args.teacher else None,
         "sets": "fit part (80%) of the dev halves of drcd, cmrc, dureader, cjrc and the collected benchmarks; "
         + ", ".join(["cmrc trial", *(Path(p).name for p in extra)]),
         "hold": best["figures"] if best else {},
@@ -427,7 +473,7 @@ def train(args) -> int:
         "wall_s": round(time.perf_counter() - t0, 1),
         "commit": commit(),
     }
-    save(args.out, w, trainable, config)
+    save(args.out, model, trainable, hold or fit)
     print(json.dumps(config["trained"], ensure_ascii=False), file=sys.stderr)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
     return 0
