@@ -15,6 +15,7 @@ _SURFACE = {  # module → the names it gives the rest of the project
     "e5model": ("DEFAULT_MODEL_NAME", "prepare_default_model"),
     "embed": ("Encoder", "cache_root", "resolve_device"),
     "info": ("describe", "render_info"),
+    "int8": ("Int8Linears",),  # int8 matrix products (the reranker's too)
     "ingest": ("SUFFIXES", "IngestError", "page_of", "undated"),
     "normalizer": ("normalize", "to_script"),
     "places": ("PLACES", "PROVINCE_OF"),

@@ -26,8 +26,16 @@ import torch
 from safetensors import safe_open
 from tokenizers import Tokenizer
 
-from index import DEFAULT_MODEL_NAME, Precision, batch_tensors, cast_linears, forward, fuse_qkv, resolve_precision
-from index.int8 import Int8Linears
+from index import (
+    DEFAULT_MODEL_NAME,
+    Int8Linears,
+    Precision,
+    batch_tensors,
+    cast_linears,
+    forward,
+    fuse_qkv,
+    resolve_precision,
+)
 
 RERANKER = Path(str(resources.files("qa") / "data" / "reranker.safetensors"))
 EMBEDDINGS = (
