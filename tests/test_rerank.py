@@ -182,3 +182,14 @@ def test_the_shipped_reranker_reads_question_and_sentence_together() -> None:
     for question, sentences in cases:
         scores = reranker.scores(question, sentences)
         assert scores.argmax() == 0, (question, scores)
+
+
+def test_the_reranker_trains_on_the_sets_the_reader_collects_and_no_other_file(tmp_path: Path) -> None:
+    import pickle
+
+    from training.reader import OPEN_BOOK
+    from training.reranker import COLLECTED, candidate_groups
+
+    assert set(COLLECTED) == {"benchmark", "laws", "cjrc", *OPEN_BOOK}
+    (tmp_path / "leftover.pkl").write_bytes(pickle.dumps(("features", ["an experiment's rows"])))
+    assert candidate_groups(tmp_path) == ([], [])  # a stray cache file is not training data
