@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 from pathlib import Path
 
@@ -23,15 +22,13 @@ from index.normalizer import normalize
 from index.precision import cpu_description
 from qa.rerank import CrossEncoder
 from training.reader import CACHE
-from training.reranker import _Rows
+from training.reranker import _Rows, collected_files
 
 
 def questions(per_set: int, k: int, folder: Path = CACHE) -> list[tuple[str, list[str]]]:
     """(question, its first k candidate sentences) for the first `per_set` test questions of each cached set."""
     out = []
-    for path in sorted(folder.glob("*.pkl")):
-        if path.stem.startswith("cross-"):
-            continue
+    for path in collected_files(folder):
         with path.open("rb") as f:
             _, rows = _Rows(f).load()
         asked = [a for a in rows if a.half == "test" and len(a.texts) >= k][:per_set]
@@ -62,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         figures = summary(times) | {"layers": reranker.config["layers"], "int8": reranker.int8 is not None}
         report[str(path)] = figures
         kind = "int8" if figures["int8"] else encoder.precision.name
-        print(f"{path}: {figures['layers']} layers, {kind}, p50 {statistics.median(times):.1f} ms, "
+        print(f"{path}: {figures['layers']} layers, {kind}, p50 {figures['p50_ms']:.1f} ms, "
               f"p95 {figures['p95_ms']:.1f} ms ({report['cpu']['model']})")  # fmt: skip
     if args.out:
         args.out.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -52,10 +52,15 @@ class Int8Linears:
             ) from None
 
 
+def int8_rows(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A matrix as symmetric int8 per output row, and each row's scale (double)."""
+    scale = (weight.abs().amax(1) / 127).clamp(min=1e-12).double()
+    return torch.clamp(torch.round(weight / scale[:, None]), -127, 127).to(torch.int8), scale
+
+
 def _per_channel_int8(weight: torch.Tensor) -> torch.Tensor:
     """Symmetric int8 per output row, as fbgemm's prepacking wants it."""
-    scale = (weight.abs().amax(1) / 127).clamp(min=1e-12).double()
-    q = torch.clamp(torch.round(weight / scale[:, None]), -127, 127).to(torch.int8)
+    q, scale = int8_rows(weight)
     with warnings.catch_warnings():  # torch marks its quantised tensor types deprecated; fbgemm still takes them
         warnings.simplefilter("ignore", UserWarning)
         return torch._make_per_channel_quantized_tensor(q, scale, torch.zeros_like(scale, dtype=torch.long), 0)

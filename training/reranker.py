@@ -42,7 +42,7 @@ from tqdm import tqdm
 
 from index.e5model import DEFAULT_MODEL_NAME, prepare_default_model
 from index.embed import cache_root, resolve_device
-from index.int8 import RangeRecorder
+from index.int8 import RangeRecorder, int8_rows
 from index.normalizer import normalize
 from index.precision import cpu_description, resolve_precision
 from index.segment import split_sentences
@@ -148,12 +148,17 @@ def _sample(groups: list[Group], per_set: int, seed: int = SEED) -> list[Group]:
     return out
 
 
+def collected_files(folder: Path = CANDIDATES, skip: set[str] = frozenset()) -> list[Path]:
+    """The candidate files `training/reader.py` wrote for the sets it collects, less those in `skip` (never any
+    other file of the cache: an experiment's leftovers are not training data)."""
+    paths = [folder / f"{name}.pkl" for name in sorted(COLLECTED) if name not in skip]
+    return [path for path in paths if path.exists()]
+
+
 def candidate_groups(folder: Path = CANDIDATES, skip: set[str] = frozenset()) -> tuple[list[Group], list]:
     """The fit part's groups, and the hold part's candidate rows (dev only: test halves are not read), of
     the sets `training/reader.py` collected, less those in `skip`."""
-    files = [
-        folder / f"{name}.pkl" for name in sorted(COLLECTED) if name not in skip and (folder / f"{name}.pkl").exists()
-    ]
+    files = collected_files(folder, skip)
     if not files:
         print(f"train: no candidates in {folder} (python -m training.reader collects them)", file=sys.stderr)
     fit, hold = [], []
@@ -290,27 +295,20 @@ def save(path: Path, model: CrossEncoder, trainable: list[str], seen: list[Group
     tensors = {}
     for n in trainable:
         if n.startswith("encoder.layer.") and w[n].dim() == 2:
-            tensors[n], tensors[n + SCALE] = int8_rows(w[n])
+            q, scale = int8_rows(w[n])
+            tensors[n], tensors[n + SCALE] = q, scale.float()
         else:
             tensors[n] = w[n].contiguous()
-    measured = CrossEncoder(
-        dequantized(tensors) | {k: w[k] for k in EMBEDDINGS}, model.config, model.tokenizer, model.precision
-    )
-    recorder = RangeRecorder(measured.w)
+    stored = dequantized(tensors) | {k: w[k] for k in EMBEDDINGS}  # the weights a load will run
+    recorder = RangeRecorder(stored)
     with torch.inference_mode():
         for g in seen[:RANGE_GROUPS]:
-            measured.logits(measured.w, [(g.question, s) for s in g.sentences], linear=recorder)
+            model.logits(stored, [(g.question, s) for s in g.sentences], linear=recorder)
     tensors |= {RANGES + n: r for n, r in recorder.ranges.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     save_file(tensors, str(tmp), metadata={"config": json.dumps(model.config, ensure_ascii=False)})
     os.replace(tmp, path)
-
-
-def int8_rows(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """A matrix as symmetric int8 per row, and each row's scale."""
-    scale = (weight.abs().amax(1) / 127).clamp(min=1e-12)
-    return torch.clamp(torch.round(weight / scale[:, None]), -127, 127).to(torch.int8), scale
 
 
 def main(argv: list[str] | None = None) -> int:
