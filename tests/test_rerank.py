@@ -188,8 +188,28 @@ def test_the_reranker_trains_on_the_sets_the_reader_collects_and_no_other_file(t
     import pickle
 
     from training.reader import OPEN_BOOK
-    from training.reranker import COLLECTED, candidate_groups
+    from training.reranker import COLLECTED, WRITTEN, candidate_groups
 
-    assert set(COLLECTED) == {"benchmark", "laws", "cjrc", *OPEN_BOOK}
+    assert set(COLLECTED) == {"benchmark", "laws", "cjrc", WRITTEN, *OPEN_BOOK}
     (tmp_path / "leftover.pkl").write_bytes(pickle.dumps(("features", ["an experiment's rows"])))
     assert candidate_groups(tmp_path) == ([], [])  # a stray cache file is not training data
+
+
+def test_the_written_laws_set_is_not_trained_on_whole_through_extra(tmp_path: Path, capsys) -> None:
+    from training import LAWS_QUESTIONS
+
+    assert _train(tmp_path, "--extra", str(LAWS_QUESTIONS)) == 2  # its hold part would be trained on
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("train: error: ") and "leave it out of --extra" in err[-1]
+    assert not (tmp_path / "r.safetensors").exists()
+
+
+def test_the_written_set_is_all_dev_with_a_hold_part(assistant) -> None:
+    from training import LAWS_QUESTIONS
+    from training.reader import collect, split_items
+    from training.reranker import WRITTEN, held_out
+
+    items = split_items(LAWS_QUESTIONS, own_paragraph=False)
+    assert len(items) > 900 and sum(held_out(WRITTEN, i[0]) for i in items) > 150  # enough to choose on
+    rows = collect(WRITTEN, assistant, items[:4], progress=False, dev_only=True)
+    assert [r.half for r in rows] == ["dev"] * 4 and all(r.set == WRITTEN for r in rows)

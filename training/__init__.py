@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+LAWS_QUESTIONS = ROOT / "training" / "data" / "laws_questions.json"  # written for training: the "written" set
 
 
 def commit() -> str:

@@ -25,10 +25,9 @@ from index.e5model import prepare_default_model
 from index.embed import cache_root
 from index.int8 import ACTIVATIONS, RangeRecorder
 from index.precision import Precision
-from training import ROOT, commit
+from training import LAWS_QUESTIONS, ROOT, commit
 
 SOURCES = ("cail2021_small_train.json", "cjrc_train_excerpt.json")
-LAWS_QUESTIONS = ROOT / "training" / "data" / "laws_questions.json"
 PASSAGES = 400
 
 

@@ -17,7 +17,9 @@ quote needs is chosen on dev too. Test halves are only scored, never fitted on.
 Sets (../shared/eval, see its README; halves by `evaluation.benchmark.half` of the paragraph or question id):
 benchmark (the shipped five-plan benchmark), laws (qa/data/laws_benchmark.jsonl, with --laws-index),
 drcd, cmrc, dureader (open book over the whole split), cjrc (each question against its own paragraph;
-YES/NO questions skipped: a sentence holds their fact but not the word YES).
+YES/NO questions skipped: a sentence holds their fact but not the word YES), written (the laws questions written
+for training, training/data/laws_questions.json, open book over their contexts; all of it dev: its hold part is
+the laws' largest set to choose on, and the laws benchmark's test half is its test).
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ from qa.assistant import Assistant
 from qa.read import rerank_order
 from qa.reader_model import FEATURES, MODEL, Model
 from qa.rerank import RERANKER, CrossEncoder
-from training.reranker import held_out
+from training import LAWS_QUESTIONS
+from training.reranker import WRITTEN, held_out
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 LAWS_BENCHMARK = Path(__file__).resolve().parent.parent / "qa" / "data" / "laws_benchmark.jsonl"
@@ -75,8 +78,9 @@ class Asked:
     held: np.ndarray | None = None  # which hold a gold answer's words, from whatever document (y: the gold one's)
 
 
-def collect(name: str, assistant: Assistant, items, progress: bool = True) -> list[Asked]:
-    """`items`: (id, split key, question, history, source filter, gold source, answers)."""
+def collect(name: str, assistant: Assistant, items, progress: bool = True, dev_only: bool = False) -> list[Asked]:
+    """`items`: (id, split key, question, history, source filter, gold source, answers); `dev_only`: every
+    question in the dev half (a set with no test half of its own)."""
     out = []
     for qid, key, question, history, source, gold, answers in tqdm(items, desc=name, disable=not progress):
         c = assistant.candidates(question, history, source=source)
@@ -84,7 +88,8 @@ def collect(name: str, assistant: Assistant, items, progress: bool = True) -> li
         y = held & np.array([s == gold for s, _ in c.texts], dtype=bool)
         texts = tuple(t for _, t in c.texts)
         fits = np.array(c.fits, dtype=bool)
-        out.append(Asked(name, qid, half(key), bool(answers), c.x, y, fits, c.question, texts, held))
+        part = "dev" if dev_only else half(key)
+        out.append(Asked(name, qid, part, bool(answers), c.x, y, fits, c.question, texts, held))
     return out
 
 
@@ -116,6 +121,7 @@ def gather(args, encoder: Encoder) -> list[Asked]:
     for name, rel in OPEN_BOOK.items():
         jobs[name] = lambda rel=rel: _split_job(EVAL / rel, encoder, own_paragraph=False)
     jobs["cjrc"] = lambda: _split_job(EVAL / CJRC, encoder, own_paragraph=True)
+    jobs[WRITTEN] = lambda: _split_job(LAWS_QUESTIONS, encoder, own_paragraph=False)
     asked = []
     for name in args.sets or list(jobs):
         cached = CACHE / f"{name}.pkl"
@@ -126,7 +132,7 @@ def gather(args, encoder: Encoder) -> list[Asked]:
                 continue
         t0 = time.perf_counter()
         assistant, items = jobs[name]()
-        rows = collect(name, assistant, items)
+        rows = collect(name, assistant, items, dev_only=name == WRITTEN)
         cached.write_bytes(pickle.dumps((FEATURES, rows)))
         print(f"{name}: {len(rows)} questions in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         asked += rows
@@ -399,6 +405,7 @@ def main() -> int:
         f"{s}/{h}": figures([r for r in final if r["set"] == s and r["half"] == h])
         for s in dict.fromkeys(a.set for a in asked)
         for h in HALVES
+        if any(a.set == s and a.half == h for a in asked)
     }
     params["fitted"] = {
         "command": "python -m training.reader" + (" --laws-index DIR" if args.laws_index else ""),

@@ -10,7 +10,8 @@ Training groups, each a question with up to 12 sentences and a learned "no answe
 slot and the sentences; the target is the sentences holding the gold answer, or the slot when none does):
 
 - the **fit part of the dev halves** (80% of each set's dev questions, by a hash of set and id) of every set
-  `training/reader.py` collects: the shipped benchmark, the laws benchmark, DRCD, CMRC, DuReader, CJRC. The
+  `training/reader.py` collects: the shipped benchmark, the laws benchmark, DRCD, CMRC, DuReader, CJRC and the
+  laws questions written for training (`written`, all of it dev, so never given as `--extra`). The
   sentences are the ones the reader's first stage ranks highest for that question: the hard negatives
   (the neighbouring clause of the right article) the reranker meets when answering. A question whose candidates
   hold no answer (unanswerable, or its document not retrieved) targets "no answer"; a sentence from another
@@ -48,7 +49,7 @@ from index.precision import cpu_description, resolve_precision
 from index.segment import split_sentences
 from qa.read import rerank_order
 from qa.rerank import EMBEDDINGS, RANGES, RERANKER, SCALE, CrossEncoder, base_weights, dequantized, fingerprint
-from training import commit
+from training import LAWS_QUESTIONS, commit
 
 ROOT = Path(__file__).resolve().parents[1]
 CANDIDATES = ROOT / "runs" / "reader"
@@ -60,7 +61,8 @@ DEV_SETS = {  # their dev halves, each question against its own paragraph's sent
     "dureader": "dureader_robust/dev.json",
     "cjrc": "cjrc/dev.json",
 }
-COLLECTED = ("benchmark", "laws", *DEV_SETS)  # the sets training/reader.py collects candidates of (runs/reader/)
+WRITTEN = "written"  # training/data/laws_questions.json, collected by training/reader.py like the other sets
+COLLECTED = ("benchmark", "laws", WRITTEN, *DEV_SETS)  # the sets training/reader.py collects (runs/reader/)
 FIT_SETS = {"cmrc_trial": "cmrc2018/cmrc2018_trial.json"}  # fit data as a whole (the README of ../shared/eval)
 EXTRA_SETS = {"cail2021": "train/cail2021_small_train.json", "cjrc_train": "train/cjrc_train_excerpt.json"}
 LEFT_OUT = {"102", "381", "447"}  # CJRC dev cases that repeat the hidden test split's (eval/train/README.md)
@@ -362,6 +364,9 @@ def train(args) -> int:
         fit += own_paragraph_groups(args.eval, only=FIT_SETS)[0]
     extra = args.extra if args.extra is not None else [args.eval / f for f in EXTRA_SETS.values()]
     for path in extra:
+        if Path(path).resolve() == LAWS_QUESTIONS:
+            raise DataError(f"{path} is the {WRITTEN} set, trained on through its candidates with its hold part kept "
+                            "out (python -m training.reader collects them): leave it out of --extra")  # fmt: skip
         fit += squad_groups(path, Path(path).stem)
     if args.limit:
         fit, hold = rng.sample(fit, min(args.limit, len(fit))), hold[: args.limit]
@@ -459,8 +464,8 @@ def train(args) -> int:
         "kind": args.groups,
         "init": str(args.init) if args.init else None,
         "teacher": {"path": str(args.teacher), "share": args.distil} if args.teacher else None,
-        "sets": "fit part (80%) of the dev halves of drcd, cmrc, dureader, cjrc and the collected benchmarks; "
-        + ", ".join(["cmrc trial", *(Path(p).name for p in extra)]),
+        "sets": "fit part (80%) of the dev halves of drcd, cmrc, dureader, cjrc, the collected benchmarks and the "
+        "written laws questions; " + ", ".join(["cmrc trial", *(Path(p).name for p in extra)]),
         "hold": best["figures"] if best else {},
         "chosen_step": best["step"] if best else None,
         "steps": len(plan),
