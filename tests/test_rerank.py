@@ -213,3 +213,20 @@ def test_the_written_set_is_all_dev_with_a_hold_part(assistant) -> None:
     assert len(items) > 900 and sum(held_out(WRITTEN, i[0]) for i in items) > 150  # enough to choose on
     rows = collect(WRITTEN, assistant, items[:4], progress=False, dev_only=True)
     assert [r.half for r in rows] == ["dev"] * 4 and all(r.set == WRITTEN for r in rows)
+
+
+def test_a_swapped_question_asks_about_a_neighbour_and_targets_no_answer() -> None:
+    from training.reranker import Group, swapped
+
+    right = "业主大会会议应当有过半数的业主参加。"
+    other = "业主委员会会议应当有过半数的委员出席。"
+    filler = [f"第{n}条规定了物业服务企业的第{n}项义务。" for n in range(8)]
+    groups = [Group("laws", "业主大会会议应当有多少业主参加?", (right, other, *filler), (True, False, *[False] * 8))]
+    groups += [Group("laws", "物业服务企业有哪些义务?", tuple(filler), (False,) * 8)]  # no answer: no swap
+    (swap,) = swapped(groups, share=1.0)
+    assert swap.set == "swapped" and not any(swap.answers)
+    assert "业主大会" not in swap.question and swap.question != groups[0].question
+    new = swap.question.replace("会议应当有多少业主参加?", "")
+    assert new in other and new not in right  # the neighbour's subject, and its sentence has left
+    assert right in swap.sentences and other not in swap.sentences
+    assert swapped(groups, share=1.0) == swapped(groups, share=1.0) and swapped(groups, share=0.0) == []

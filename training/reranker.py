@@ -16,6 +16,9 @@ slot and the sentences; the target is the sentences holding the gold answer, or 
   (the neighbouring clause of the right article) the reranker meets when answering. A question whose candidates
   hold no answer (unanswerable, or its document not retrieved) targets "no answer"; a sentence from another
   document that holds the answer's words is left out (it may well answer);
+- in the second phase, **swapped** questions: a share of the answered ones asked again about something their
+  candidates do not hold (the subject word swapped for a neighbouring sentence's; `swapped`), against "no
+  answer": the 特困人员 standard must not answer for 低保;
 - the legal training data of `../shared/eval/train/` (CAIL 2021, the CJRC training excerpt): each question
   against the sentences of its own case, unanswerable ones against "no answer"; YES/NO questions are skipped.
 
@@ -32,6 +35,7 @@ import json
 import os
 import pickle
 import random
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -72,6 +76,8 @@ HOLD = 0.2  # share of each set's dev questions kept out of training
 HOLD_PER_SET = 150  # of which this many per set choose the checkpoint
 SEED = 2026
 RANGE_GROUPS = 256  # hold questions whose pairs measure the int8 pass's input ranges
+SWAPS = 0.15  # share of the answered fit groups of the second phase also given with their subject swapped
+RARE = 0.005  # a word that may be swapped in is in at most this share of the training sentences
 
 
 class DataError(ValueError):
@@ -176,6 +182,44 @@ def candidate_groups(folder: Path = CANDIDATES, skip: set[str] = frozenset()) ->
             elif (g := candidate_group(a)) is not None:
                 fit.append(g)
     return fit, _sample(hold, HOLD_PER_SET)
+
+
+_NOUN = re.compile(r"[\u4e00-\u9fff]{2,8}")  # a noun that may be swapped: Chinese characters only
+
+
+def _nouns(text: str) -> set[str]:
+    """The nouns of a text (jieba's part-of-speech tags n, nr, ns, nt, nz)."""
+    import jieba.posseg
+
+    return {w for w, tag in jieba.posseg.lcut(text, HMM=False) if tag.startswith("n") and _NOUN.fullmatch(w)}
+
+
+def swapped(groups: list[Group], share: float = SWAPS, seed: int = SEED) -> list[Group]:
+    """Counterfactual questions ("same topic, other group"): for `share` of the answered groups, the question's
+    rarest noun that every answering sentence holds is replaced by a rare noun that only the other candidates
+    hold (often the neighbouring clause's subject: 业主大会 → 业主委员会, 特困人员 → 低保对象); the candidates
+    holding the new noun leave, and the target is "no answer": the remaining sentences are about something else."""
+    rng = random.Random(seed)
+    words = {s: _nouns(s) for g in groups for s in g.sentences}
+    df: dict[str, int] = {}
+    for ws in words.values():
+        for w in ws:
+            df[w] = df.get(w, 0) + 1
+    rare = max(2, int(RARE * len(words)))
+    out = []
+    for g in groups:
+        if not any(g.answers) or rng.random() >= share:
+            continue
+        right = [s for s, a in zip(g.sentences, g.answers, strict=True) if a]
+        subject = [w for w in _nouns(g.question) if all(w in s for s in right)]
+        pool = sorted({w for s, a in zip(g.sentences, g.answers, strict=True) if not a for w in words[s]})
+        pool = [w for w in pool if df[w] <= rare and w not in g.question and not any(w in s for s in right)]
+        if not subject or not pool:
+            continue
+        old, new = min(sorted(subject), key=lambda w: (df.get(w, 0), -len(w))), rng.choice(pool)
+        keep = tuple(s for s in g.sentences if new not in s)
+        out.append(Group("swapped", g.question.replace(old, new), keep, (False,) * len(keep)))
+    return out
 
 
 class _Row:
@@ -334,6 +378,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--init", type=Path, help="start from this reranker (an earlier phase) instead of the model")
     parser.add_argument("--teacher", type=Path, help="distil this (deeper) reranker's scores into the one trained")
     parser.add_argument("--distil", type=float, default=0.5, help="share of the loss from --teacher (default 0.5)")
+    parser.add_argument(
+        "--swaps",
+        type=float,
+        default=SWAPS,
+        help=f"share of answered groups also asked about "
+        f'something their sentences do not hold, against "no answer" (second phase; default {SWAPS})',
+    )
     parser.add_argument("--limit", type=int, help="train on this many groups only (a quick check)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--precision", default="auto", help="auto (bf16 where the hardware has it), fp32, bf16")
@@ -361,7 +412,7 @@ def train(args) -> int:
         fit += more
     else:  # second phase: against the first stage's top candidates from the retrieved passages
         fit, hold = candidate_groups(args.candidates)
-        fit += own_paragraph_groups(args.eval, only=FIT_SETS)[0]
+        fit += swapped(fit, args.swaps, args.seed) + own_paragraph_groups(args.eval, only=FIT_SETS)[0]
     extra = args.extra if args.extra is not None else [args.eval / f for f in EXTRA_SETS.values()]
     for path in extra:
         if Path(path).resolve() == LAWS_QUESTIONS:
@@ -463,6 +514,7 @@ def train(args) -> int:
         "groups": counts,
         "kind": args.groups,
         "init": str(args.init) if args.init else None,
+        "swaps": args.swaps if args.groups == "candidates" else 0.0,
         "teacher": {"path": str(args.teacher), "share": args.distil} if args.teacher else None,
         "sets": "fit part (80%) of the dev halves of drcd, cmrc, dureader, cjrc, the collected benchmarks and the "
         "written laws questions; " + ", ".join(["cmrc trial", *(Path(p).name for p in extra)]),
