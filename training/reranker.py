@@ -38,6 +38,7 @@ import random
 import re
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -201,10 +202,7 @@ def swapped(groups: list[Group], share: float = SWAPS, seed: int = SEED) -> list
     holding the new noun leave, and the target is "no answer": the remaining sentences are about something else."""
     rng = random.Random(seed)
     words = {s: _nouns(s) for g in groups for s in g.sentences}
-    df: dict[str, int] = {}
-    for ws in words.values():
-        for w in ws:
-            df[w] = df.get(w, 0) + 1
+    df = Counter(w for ws in words.values() for w in ws)
     rare = max(2, int(RARE * len(words)))
     out = []
     for g in groups:
@@ -216,7 +214,7 @@ def swapped(groups: list[Group], share: float = SWAPS, seed: int = SEED) -> list
         pool = [w for w in pool if df[w] <= rare and w not in g.question and not any(w in s for s in right)]
         if not subject or not pool:
             continue
-        old, new = min(sorted(subject), key=lambda w: (df.get(w, 0), -len(w))), rng.choice(pool)
+        old, new = min(sorted(subject), key=lambda w: (df[w], -len(w))), rng.choice(pool)
         keep = tuple(s for s in g.sentences if new not in s)
         out.append(Group("swapped", g.question.replace(old, new), keep, (False,) * len(keep)))
     return out
@@ -382,8 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         "--swaps",
         type=float,
         default=SWAPS,
-        help=f"share of answered groups also asked about "
-        f'something their sentences do not hold, against "no answer" (second phase; default {SWAPS})',
+        help=f"share of answered groups also asked about a neighbour's subject, against no answer (default {SWAPS})",
     )
     parser.add_argument("--limit", type=int, help="train on this many groups only (a quick check)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
