@@ -34,6 +34,21 @@ def test_a_calibration_fitted_before_the_reranker_joined_it_still_loads() -> Non
     assert model.confidence(0.5, 3.0) == model.confidence(0.5, -3.0) == model.confidence(0.5)
 
 
+def test_the_threshold_abstains_where_no_answer_is_right_and_ignores_questions_with_no_candidate() -> None:
+    from training.reader import choose_threshold
+
+    def row(conf: float, answerable: bool, candidates: bool = True, name: str = "cjrc") -> dict:
+        return {"set": name, "confidence": conf, "answerable": answerable, "candidates": candidates}
+
+    unanswerable = [row(c, False) for c in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45)]
+    answered = [row(c, True) for c in (0.12, 0.5, 0.6, 0.7, 0.8, 0.9)]
+    # two answerable questions with no candidate abstain whatever the threshold: they do not hold it at 0
+    rows = unanswerable + answered + [row(0.0, True, candidates=False)] * 2 + [row(0.01, True, name="drcd")]
+    threshold = choose_threshold(rows, {"cjrc"})
+    assert 0.45 < threshold < 0.5  # 9 of the 10 below it are unanswerable: right 90% of the time
+    assert choose_threshold([row(c, True) for c in (0.1, 0.2)], {"cjrc"}) == 0.0  # never right: never abstains
+
+
 def test_parameters_fitted_on_other_features_are_refused(tmp_path: Path) -> None:
     data = json.loads(MODEL.read_text(encoding="utf-8"))
     data["features"] = data["features"][:-1]

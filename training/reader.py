@@ -247,6 +247,7 @@ def outcomes(rows, params: dict, threshold: float, share: float, cross: dict | N
                 "answerable": a.answerable,
                 "answered": answered,
                 "confidence": conf,
+                "candidates": i is not None,
                 "first_right": bool(i is not None and a.y[i]),
                 "hit1": answered and bool(a.y[i]),
                 "hit3": answered and bool(a.y[top3].any()),
@@ -348,8 +349,9 @@ def figures(rows: list[dict]) -> dict:
 
 def choose_threshold(rows: list[dict], sets: set[str]) -> float:
     """The highest threshold (most abstention) at which 未找到 is still right ≥ ABSTENTION_PRECISION of the
-    time on dev questions of `sets` (those with unanswerable ones); other questions are not counted."""
-    pool = sorted((r["confidence"], r["answerable"]) for r in rows if r["set"] in sets)
+    time on dev questions of `sets` (those with unanswerable ones); other questions are not counted, nor those
+    with no candidate at all (未找到 whatever the threshold: not its doing)."""
+    pool = sorted((r["confidence"], r["answerable"]) for r in rows if r["set"] in sets and r["candidates"])
     chosen, right = 0.0, 0
     for abstained, (conf, answerable) in enumerate(pool, start=1):  # abstain up to and including this one
         right += not answerable
