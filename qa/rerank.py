@@ -6,8 +6,8 @@ QA sets and the legal training data. Its input is the question and the sentence,
 script), as one pair. What ships is `qa/data/reranker.safetensors`: those layers as int8 rows with their
 scales, the head, each matrix's input ranges measured on training pairs, and what it was trained on; the
 embedding table is the bundled model's own, shared with the question encoder in memory and never shipped
-twice. Where the CPU has VNNI its matrix products run in int8 (`index.int8`, as the question encoder's do),
-elsewhere in bf16 or fp32; a file in float16 without ranges (an older reranker) loads and runs in bf16.
+twice. Where the CPU has VNNI but no AMX tiles its matrix products run in int8 (`index.int8`, as the question
+encoder's do), elsewhere in bf16 or fp32; a file in float16 without ranges (an older reranker) loads and runs in bf16.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ class CrossEncoder:
         precision = precision or resolve_precision("auto", "cpu")
         ranges = {k.removeprefix(RANGES): v.float() for k, v in stored.items() if k.startswith(RANGES)}
         w = shared | dequantized({k: v for k, v in stored.items() if not k.startswith(RANGES)})
-        int8 = Int8Linears(w, ranges) if precision.int8 and ranges else None
+        int8 = Int8Linears(w, ranges) if precision.pairs == "int8" and ranges else None
         for name in ranges if int8 else ():  # packed in int8: the float matrices are not needed
             del w[name + ".weight"], w[name + ".bias"]
         if precision.name == "bf16" and int8 is None:

@@ -266,11 +266,12 @@ def first_stage_top(model: Model, a: Asked, k: int) -> tuple[np.ndarray, np.ndar
 
 def cross_scores(path: Path, params: dict, asked: list[Asked], k: int, encoder: Encoder) -> dict:
     """The reranker's scores of each question's first-stage top k (the hold part of dev and the test halves;
-    the fit part trained it). Scores are cached per candidate and reranker file, so a refit that moves a few
-    candidates into the top k (`--without`) scores only those."""
+    the fit part trained it). Scores are cached per candidate, reranker file and the precision its pairs run
+    in, so a refit that moves a few candidates into the top k (`--without`) scores only those."""
     import hashlib
 
-    cached = CACHE / f"cross-{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}.pkl"
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    cached = CACHE / f"cross-{digest}-{encoder.precision.pairs}.pkl"  # int8 and bf16 scores differ a little
     known: dict[tuple[str, str], dict[int, float]] = pickle.loads(cached.read_bytes()) if cached.exists() else {}
     model = Model.from_dict(params)
     wanted = {}
