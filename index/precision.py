@@ -117,5 +117,5 @@ def resolve_precision(requested: str = "auto", device: str = "cpu", flags: set[s
         return Precision("bf16", f"asked for (--precision bf16); {found}")
     vnni = "" if device.startswith("cuda") else next((f for f in VNNI_FLAGS if f in flags), "")
     found += f"; {vnni}" if vnni else ""
-    amx = native and "amx_bf16" in flags
+    amx = not device.startswith("cuda") and native and "amx_bf16" in flags
     return Precision("bf16" if native else "fp32", f"auto: {found}", bool(vnni), amx)

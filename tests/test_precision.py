@@ -117,6 +117,14 @@ def test_the_reranker_s_pairs_stay_in_bf16_where_the_cpu_has_amx_tiles(flags: se
     assert precision.question_pass == ("int8" if flags & {"avx512_vnni", "avx_vnni"} else "fp32")  # questions: int8
 
 
+def test_a_gpu_s_pairs_run_in_its_own_precision(monkeypatch) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    precision = resolve_precision("auto", "cuda")
+    assert precision.pairs == precision.name == "bf16" and not precision.amx
+
+
 def test_int8_questions_are_the_bundled_model_s_own(monkeypatch) -> None:
     """Another sentence-transformers model never gets the bundled model's int8 pass."""
     from index import precision as module
