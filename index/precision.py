@@ -51,8 +51,9 @@ class Precision:
         return "int8" if self.int8 and not self.amx else self.name
 
     def describe(self) -> str:
-        """One line for --verbose: "bf16, questions int8, passages int8 (auto: …)"."""
-        return f"{self.name}{', questions int8, passages int8' if self.int8 else ''} ({self.reason})"
+        """One line for --verbose: "bf16, questions int8, passages int8, reranker pairs bf16 (auto: …)"."""
+        passes = f", questions int8, passages int8, reranker pairs {self.pairs}" if self.int8 else ""
+        return f"{self.name}{passes} ({self.reason})"
 
     def autocast(self, device: str = "cpu"):
         """The context to run a forward pass in: bf16 autocast, or nothing for fp32."""
@@ -102,6 +103,7 @@ def resolve_precision(requested: str = "auto", device: str = "cpu", flags: set[s
 
         native = torch.cuda.is_bf16_supported()
         found = "the GPU supports bf16" if native else "the GPU lacks bf16"
+        flags = set()  # a GPU pass asks nothing of the CPU's flags (no int8, no AMX)
     else:
         flags = cpu_flags() if flags is None else flags
         flag = cpu_bf16(flags)
@@ -115,7 +117,6 @@ def resolve_precision(requested: str = "auto", device: str = "cpu", flags: set[s
                 f"qa: warning: --precision bf16: {found}, so bf16 is emulated and several times slower", file=sys.stderr
             )
         return Precision("bf16", f"asked for (--precision bf16); {found}")
-    vnni = "" if device.startswith("cuda") else next((f for f in VNNI_FLAGS if f in flags), "")
+    vnni = next((f for f in VNNI_FLAGS if f in flags), "")
     found += f"; {vnni}" if vnni else ""
-    amx = not device.startswith("cuda") and native and "amx_bf16" in flags
-    return Precision("bf16" if native else "fp32", f"auto: {found}", bool(vnni), amx)
+    return Precision("bf16" if native else "fp32", f"auto: {found}", bool(vnni), native and "amx_bf16" in flags)
