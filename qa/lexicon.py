@@ -93,7 +93,6 @@ BOUND = re.compile(
 CALENDAR_DATE = re.compile(  # a day or a year on the calendar: 2012年9月18日, 2015年
     r"\d{4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]"
 )
-ASKS = re.compile(r"(?:[?？]|吗|呢)\W*$")  # a sentence that is itself a question
 PERCENT = re.compile(r"\d\s*[%％]|百分之|[一二三四五六七八九]成")
 
 # — Versions and titles (qa.versions, qa.retrieve) —

@@ -21,7 +21,6 @@ import numpy as np
 from index import Hit, Index, cjk_bigrams, heading_level, is_heading, normalize, tokenize
 from qa.figures import figure_fit, figures
 from qa.lexicon import (
-    ASKS,
     BOUND,
     CALENDAR_DATE,
     DATE,
@@ -169,7 +168,6 @@ class Reader:
             "list_fit": min(len(LIST.findall(text)) / 3, 1.0) if kind == "list" else 0.0,
             "unit_fit": (1.0 if question.unit.search(text) else -1.0) if question.unit else 0.0,
             "fragment": float(len(text) < 8 or bool(heading_level(self.index.sentences[s].clean))),
-            "question_like": float(bool(ASKS.search(text))),
             "bound_fit": (1.0 if BOUND.search(text) else -1.0) if question.bound else 0.0,
             "figures_held": held,
             "figure_side": side,

@@ -36,7 +36,6 @@ FEATURES = (
     "list_fit",  # a list question: how enumerated the sentence is
     "unit_fit",  # the unit asked for (几天, 多少元, 比例) follows a figure in the sentence (+1) or nowhere (−1)
     "fragment",  # a title, heading or fragment: states nothing
-    "question_like",  # the sentence is itself a question (ends in ? or 吗): it asks, it does not answer
     "bound_fit",  # a question for a limit (最多, 至少, 最晚…内): the sentence states one (+1) or not (−1)
     "figures_held",  # share of the question's figures (满一年不足五年: 1, 5) the sentence gives
     "figure_side",  # … on the side the question means (不满十六周岁 vs 十六周岁以上): +1 same, −1 other

@@ -10,9 +10,9 @@ candidate sentences with their features; a candidate is a positive when it comes
 document (paragraph) and holds a gold answer. A logistic model is fitted on the dev halves' candidates
 (each set weighing the same), then the best candidate's logit and the reranker's best score against
 "no answer" are Platt-scaled into a confidence (on the dev questions of the sets with unanswerable ones, as
-a user's question may be), the abstention threshold is the lowest confidence at which 未找到 is right ≥ 90%
-of the time on those questions, and the share of the best probability a further
-quote needs is chosen on dev too. Test halves are only scored, never fitted on.
+a user's question may be), the abstention threshold is the highest at which answerable dev questions are
+declined ≤ 3% of the time (mean over the sets) and 未找到 is right ≥ 80% of the time on those questions, and the
+share of the best probability a further quote needs is chosen on dev too. Test halves are only scored, never fitted on.
 
 Sets (../shared/eval, see its README; halves by `evaluation.benchmark.half` of the paragraph or question id):
 benchmark (the shipped five-plan benchmark), laws (qa/data/laws_benchmark.jsonl, with --laws-index),
@@ -56,7 +56,8 @@ OPEN_BOOK = {
     "dureader": "dureader_robust/dev.json",
 }
 CJRC = "cjrc/dev.json"
-ABSTENTION_PRECISION = 0.90
+ABSTENTION_PRECISION = 0.80  # 未找到 right at least this often on dev (the issue's CJRC target) …
+FALSE_ABSTENTION = 0.03  # … and answerable questions declined at most this often (its benchmark's)
 SEED = 2026
 NEGATIVES = 15  # wrong sentences paired with each right one (pairwise objective)
 CACHE = Path("runs/reader")
@@ -349,15 +350,24 @@ def figures(rows: list[dict]) -> dict:
 
 
 def choose_threshold(rows: list[dict], sets: set[str]) -> float:
-    """The highest threshold (most abstention) at which 未找到 is still right ≥ ABSTENTION_PRECISION of the
-    time on dev questions of `sets` (those with unanswerable ones); other questions are not counted, nor those
-    with no candidate at all (未找到 whatever the threshold: not its doing)."""
-    pool = sorted((r["confidence"], r["answerable"]) for r in rows if r["set"] in sets and r["candidates"])
-    chosen, right = 0.0, 0
-    for abstained, (conf, answerable) in enumerate(pool, start=1):  # abstain up to and including this one
-        right += not answerable
-        if right / abstained >= ABSTENTION_PRECISION:
-            chosen = conf + 1e-6
+    """The highest threshold (most abstention) at which, on dev, answerable questions are declined at most
+    FALSE_ABSTENTION of the time (mean over the sets, each weighing the same) and 未找到 is right at least
+    ABSTENTION_PRECISION of the time on the questions of `sets` (those with unanswerable ones). The first, over
+    a thousand answerable questions, moves steadily and binds; the second, over a few dozen abstentions, guards.
+    Questions with no candidate are not counted (未找到 whatever the threshold: not its doing)."""
+    rows = [r for r in rows if r["candidates"]]
+    conf = np.array([r["confidence"] for r in rows])
+    answerable = np.array([r["answerable"] for r in rows], dtype=bool)
+    names = np.array([r["set"] for r in rows])
+    pooled = np.isin(names, sorted(sets))
+    per_set = [answerable & (names == s) for s in np.unique(names[answerable])]
+    chosen = 0.0
+    for t in np.unique(conf) + 1e-6:  # abstain below t
+        below = conf < t
+        abstained = below & pooled
+        declined = np.mean([below[m].mean() for m in per_set]) if per_set else 0.0
+        if abstained.any() and (~answerable[abstained]).mean() >= ABSTENTION_PRECISION and declined <= FALSE_ABSTENTION:
+            chosen = float(t)
     return round(chosen, 6)
 
 
