@@ -271,7 +271,8 @@ class Assistant:
         for s in ids:
             sentence = index.sentences[s]
             texts.append((index.catalog[sentence.doc].source, index.text(sentence.doc, sentence.start, sentence.end)))
-        return Candidates(question.norm, texts, x, [reader.can_answer(question, s) for s in ids])
+        fits = [reader.can_answer(question, s) for s in ids]
+        return Candidates(question.norm, texts, x, fits, [reader.before(s) for s in ids])
 
 
 @dataclass(frozen=True)
@@ -282,3 +283,4 @@ class Candidates:
     texts: list[tuple[str, str]]  # each sentence's (source, original text)
     x: np.ndarray  # their `FEATURES` rows
     fits: list[bool]  # whether each can answer the question's kind (a figure for 多少…)
+    befores: list[str]  # the sentence before each in its document, normalised (what a reranker may read too)

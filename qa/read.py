@@ -92,10 +92,16 @@ class Reader:
         by the reranker in one batch; the others fall behind them. Also the reranker's best score: how likely
         it finds it that any of them answers."""
         top = rerank_order(p, np.array([self.can_answer(question, s) for s in ids]))[: self.model.rerank["k"]]
-        cross = self.reranker.scores(question.norm, [self._norm[ids[i]] for i in top])
+        chosen = [ids[i] for i in top]
+        cross = self.reranker.scores(question.norm, [self._norm[s] for s in chosen], [self.before(s) for s in chosen])
         out = np.zeros_like(p)
         out[top] = self.model.reranked(p[top], cross)
         return out, float(np.max(cross))
+
+    def before(self, s: int) -> str:
+        """The sentence before sentence `s` in its document, normalised ("" for a document's first)."""
+        sentences = self.index.sentences
+        return self._norm[s - 1] if s > 0 and sentences[s - 1].doc == sentences[s].doc else ""
 
     def candidates(
         self, question: Question, query_vector: np.ndarray, passages: list[Hit]

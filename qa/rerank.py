@@ -3,11 +3,12 @@
 Its layers start as the bundled e5-small's first few and are fine-tuned (`python -m training.reranker`) to
 score whether a sentence answers a question, against a learned "no answer" score, on the dev halves of the
 QA sets and the legal training data. Its input is the question and the sentence, both normalised (Simplified
-script), as one pair. What ships is `qa/data/reranker.safetensors`: those layers as int8 rows with their
-scales, the head, each matrix's input ranges measured on training pairs, and what it was trained on; the
-embedding table is the bundled model's own, shared with the question encoder in memory and never shipped
-twice. Where the CPU has VNNI but no AMX tiles its matrix products run in int8 (`index.int8`, as the question
-encoder's do), elsewhere in bf16 or fp32; a file in float16 without ranges (an older reranker) loads and runs in bf16.
+script), as one pair (trained with `--context before`, the sentence followed by the one before it). What ships
+is `qa/data/reranker.safetensors`: those layers as int8 rows with their scales, the head, each matrix's input
+ranges measured on training pairs, and what it was trained on; the embedding table is the bundled model's own,
+shared with the question encoder in memory and never shipped twice. Where the CPU has VNNI but no AMX tiles its
+matrix products run in int8 (`index.int8`, as the question encoder's do), elsewhere in bf16 or fp32; a file in
+float16 without ranges (an older reranker) loads and runs in bf16.
 """
 
 from __future__ import annotations
@@ -48,6 +49,13 @@ EMBEDDINGS = (
 SCALE = ".scale"  # beside an int8 matrix: its rows' scales
 RANGES = "ranges."  # before a matrix's name: its inputs' measured ranges, what the int8 pass balances by
 _FIX = "reinstall minsheng-qa, or train it again: python -m training.reranker"
+BEFORE = "｜上文："  # between a sentence and the one before it, for a reranker trained to read both
+
+
+def pair_text(sentence: str, before: str = "") -> str:
+    """What a reranker trained with context reads for a sentence: the sentence, then the one before it (cut
+    first when the pair is longer than the reranker reads)."""
+    return f"{sentence}{BEFORE}{before}" if before else sentence
 
 
 class RerankerError(RuntimeError):
@@ -132,11 +140,19 @@ class CrossEncoder:
         pooled = ((states * m).sum(1) / m.sum(1)).float()  # the mean over the pair's tokens, as e5 pools
         return pooled @ w["head.weight"].float().T[:, 0] + w["head.bias"].float() - w["none"].float()
 
+    @property
+    def context(self) -> bool:
+        """Trained to read each sentence with the one before it (`pair_text`)."""
+        return self.config.get("context") == "before"
+
     @torch.inference_mode()
-    def scores(self, question: str, sentences: list[str]) -> np.ndarray:
-        """The log-odds, against "no answer", that each sentence answers `question`: one batched pass."""
+    def scores(self, question: str, sentences: list[str], befores: list[str] | None = None) -> np.ndarray:
+        """The log-odds, against "no answer", that each sentence answers `question`: one batched pass (each
+        sentence with the one before it, `befores`, when the reranker was trained to read that too)."""
         if not sentences:
             return np.zeros(0, dtype=np.float32)
+        if self.context and befores is not None:
+            sentences = [pair_text(s, b) for s, b in zip(sentences, befores, strict=True)]
         torch.set_num_threads(os.cpu_count() or 1)  # a batch of pairs gains from every core
         return self.logits(self.w, [(question, s) for s in sentences], self.int8).cpu().numpy().astype(np.float32)
 

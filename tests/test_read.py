@@ -157,3 +157,16 @@ def test_the_reranker_score_joins_the_first_stage_as_fitted() -> None:
     p = model.reranked(first, cross)
     np.testing.assert_allclose(p, 1 / (1 + np.exp(-(0.5 * np.log(first / (1 - first)) + 1.5 * cross - 1.0))))
     assert p[0] > p[2] > p[1]  # the same first-stage probability, ordered by what the reranker read
+
+
+def test_the_sentence_before_is_the_one_before_it_in_its_document(tmp_path: Path, fake_encoder) -> None:
+    index, reader, _ = _feature_rows(
+        tmp_path,
+        fake_encoder,
+        "救助办法.md",
+        "# 教育救助办法\n\n第一条 教育救助标准每年调整。第二条 申请人向学校提出申请。\n",
+    )
+    texts = [s.clean for s in index.sentences]
+    second = texts.index("第二条 申请人向学校提出申请。")
+    assert reader.before(second) == index.sentence_norms[second - 1] and "第一条" in reader.before(second)
+    assert reader.before(0) == ""  # a document's first sentence has none

@@ -230,3 +230,27 @@ def test_a_swapped_question_asks_about_a_neighbour_and_targets_no_answer() -> No
     assert new in other and new not in right  # the neighbour's subject, and its sentence has left
     assert right in swap.sentences and other not in swap.sentences
     assert swapped(groups, share=1.0) == swapped(groups, share=1.0) and swapped(groups, share=0.0) == []
+
+
+@pytest.mark.slow
+def test_a_reranker_trained_with_context_reads_each_sentence_with_the_one_before(tmp_path: Path) -> None:
+    from index.e5model import prepare_default_model
+    from qa.assistant import cache_root
+    from training.reranker import squad_groups
+
+    assert _train(tmp_path, "--extra", str(_squad(tmp_path / "tiny.json")), "--context", "before") == 0
+    groups = squad_groups(tmp_path / "tiny.json", "tiny", before=True)
+    assert "｜上文：成都市城乡最低生活保障标准" in groups[0].sentences[1]
+    assert "上文" not in "".join(squad_groups(tmp_path / "tiny.json", "tiny")[0].sentences)
+    model = CrossEncoder.load(prepare_default_model(cache_root()), path=tmp_path / "r.safetensors")
+    sentence = ["特困人员集中供养标准为每人每月1200元。"]
+    alone, read_with = (
+        model.scores(QUESTIONS[0][0], sentence, [""]),
+        model.scores(QUESTIONS[0][0], sentence, ["天津市。"]),
+    )
+    assert model.context and alone[0] != read_with[0]
+    assert _train(tmp_path, "--extra", str(_squad(tmp_path / "tiny.json")), out="plain.safetensors") == 0
+    plain = CrossEncoder.load(prepare_default_model(cache_root()), path=tmp_path / "plain.safetensors")
+    assert not plain.context and plain.scores(QUESTIONS[0][0], sentence, [""]) == plain.scores(
+        QUESTIONS[0][0], sentence, ["天津市。"]
+    )

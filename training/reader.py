@@ -77,6 +77,7 @@ class Asked:
     question: str = ""  # as searched, normalised (what a trained reranker reads)
     texts: tuple[str, ...] = ()  # the candidates' sentences
     held: np.ndarray | None = None  # which hold a gold answer's words, from whatever document (y: the gold one's)
+    befores: tuple[str, ...] = ()  # the sentence before each candidate in its document, normalised
 
 
 def collect(name: str, assistant: Assistant, items, progress: bool = True, dev_only: bool = False) -> list[Asked]:
@@ -90,7 +91,7 @@ def collect(name: str, assistant: Assistant, items, progress: bool = True, dev_o
         texts = tuple(t for _, t in c.texts)
         fits = np.array(c.fits, dtype=bool)
         part = "dev" if dev_only else half(key)
-        out.append(Asked(name, qid, part, bool(answers), c.x, y, fits, c.question, texts, held))
+        out.append(Asked(name, qid, part, bool(answers), c.x, y, fits, c.question, texts, held, tuple(c.befores)))
     return out
 
 
@@ -286,7 +287,8 @@ def cross_scores(path: Path, params: dict, asked: list[Asked], k: int, encoder: 
 
         reranker = CrossEncoder.load(prepare_default_model(cache_root()), encoder.model.w, path, encoder.precision)
         for key, a, missing in tqdm(todo, desc="reranker"):
-            scores = reranker.scores(a.question, [normalize(a.texts[i]) for i in missing])
+            befores = [a.befores[i] for i in missing] if getattr(a, "befores", ()) else None
+            scores = reranker.scores(a.question, [normalize(a.texts[i]) for i in missing], befores)
             known.setdefault(key, {}).update(zip(missing, map(float, scores)))
         cached.write_bytes(pickle.dumps(known))
     return {key: np.array([known[key][int(i)] for i in top]) for key, (a, top) in wanted.items()}

@@ -5,6 +5,7 @@
     python -m training.reranker --resume                   # carry on from runs/reranker/checkpoint.pt
     python -m training.reranker --device cuda --layers 12  # on a GPU, the whole depth
     python -m training.reranker --teacher DEEP.safetensors  # distil a deeper reranker's scores into this one
+    python -m training.reranker --context before           # read each sentence with the one before it
 
 Training groups, each a question with up to 12 sentences and a learned "no answer" slot (softmax over the
 slot and the sentences; the target is the sentences holding the gold answer, or the slot when none does):
@@ -53,7 +54,17 @@ from index.normalizer import normalize
 from index.precision import cpu_description, resolve_precision
 from index.segment import split_sentences
 from qa.read import rerank_order
-from qa.rerank import EMBEDDINGS, RANGES, RERANKER, SCALE, CrossEncoder, base_weights, dequantized, fingerprint
+from qa.rerank import (
+    EMBEDDINGS,
+    RANGES,
+    RERANKER,
+    SCALE,
+    CrossEncoder,
+    base_weights,
+    dequantized,
+    fingerprint,
+    pair_text,
+)
 from training import LAWS_QUESTIONS, commit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,8 +125,9 @@ def stage_one_order(asked) -> np.ndarray:
     return rerank_order(_first_stage().probabilities(asked.x), asked.fits)
 
 
-def candidate_group(asked, size: int = GROUP) -> Group | None:
-    """A question's top first-stage candidates; a gold sentence further down joins in place of the last."""
+def candidate_group(asked, size: int = GROUP, before: bool = False) -> Group | None:
+    """A question's top first-stage candidates; a gold sentence further down joins in place of the last (with
+    `before`, each read with the sentence before it)."""
     if not len(asked.y) or not asked.texts:
         return None
     order = [int(i) for i in stage_one_order(asked)]
@@ -126,12 +138,14 @@ def candidate_group(asked, size: int = GROUP) -> Group | None:
     if missing and not any(asked.y[i] for i in top):
         top[-1] = missing[0]
     question = asked.question or ""
-    return Group(
-        asked.set, question, tuple(normalize(asked.texts[i]) for i in top), tuple(bool(asked.y[i]) for i in top)
-    )
+    befores = getattr(asked, "befores", ()) if before else ()
+    texts = tuple(pair_text(normalize(asked.texts[i]), befores[i] if befores else "") for i in top)
+    return Group(asked.set, question, texts, tuple(bool(asked.y[i]) for i in top))
 
 
-def own_paragraph_groups(folder: Path = EVAL, only: dict | None = None) -> tuple[list[Group], list[Group]]:
+def own_paragraph_groups(
+    folder: Path = EVAL, only: dict | None = None, before: bool = False
+) -> tuple[list[Group], list[Group]]:
     """The fit and hold parts of the dev halves of the public sets (and the CMRC trial set as a whole) in
     `folder` (`only` these sets, when given); a set that is not there is left out."""
     from evaluation.benchmark import half
@@ -142,8 +156,8 @@ def own_paragraph_groups(folder: Path = EVAL, only: dict | None = None) -> tuple
             print(f"train: {folder / rel} is not there; training without {name}", file=sys.stderr)
             continue
         dev = (lambda p: half(p) == "dev") if name in DEV_SETS else (lambda p: True)
-        fit += squad_groups(folder / rel, name, lambda q, p, n=name, dev=dev: dev(p) and not held_out(n, q))
-        hold += squad_groups(folder / rel, name, lambda q, p, n=name, dev=dev: dev(p) and held_out(n, q))
+        fit += squad_groups(folder / rel, name, lambda q, p, n=name, d=dev: d(p) and not held_out(n, q), before=before)
+        hold += squad_groups(folder / rel, name, lambda q, p, n=name, d=dev: d(p) and held_out(n, q), before=before)
     return fit, _sample(hold, HOLD_PER_SET)
 
 
@@ -164,7 +178,9 @@ def collected_files(folder: Path = CANDIDATES, skip: set[str] = frozenset()) -> 
     return [path for path in paths if path.exists()]
 
 
-def candidate_groups(folder: Path = CANDIDATES, skip: set[str] = frozenset()) -> tuple[list[Group], list]:
+def candidate_groups(
+    folder: Path = CANDIDATES, skip: set[str] = frozenset(), before: bool = False
+) -> tuple[list[Group], list]:
     """The fit part's groups, and the hold part's candidate rows (dev only: test halves are not read), of
     the sets `training/reader.py` collected, less those in `skip`."""
     files = collected_files(folder, skip)
@@ -178,9 +194,9 @@ def candidate_groups(folder: Path = CANDIDATES, skip: set[str] = frozenset()) ->
             if a.half != "dev" or not a.texts:
                 continue
             if held_out(a.set, a.id):
-                if (g := candidate_group(a)) is not None:
+                if (g := candidate_group(a, before=before)) is not None:
                     hold.append(g)
-            elif (g := candidate_group(a)) is not None:
+            elif (g := candidate_group(a, before=before)) is not None:
                 fit.append(g)
     return fit, _sample(hold, HOLD_PER_SET)
 
@@ -229,9 +245,12 @@ class _Rows(pickle.Unpickler):
         return _Row if name == "Asked" else super().find_class(module, name)
 
 
-def squad_groups(path: Path, name: str, keep=None, size: int = GROUP, seed: int = SEED) -> list[Group]:
-    """Each question of a SQuAD 2.0 file against its own paragraph's sentences (YES/NO questions skipped);
-    `keep(question id, paragraph id)` chooses the questions (default all)."""
+def squad_groups(
+    path: Path, name: str, keep=None, size: int = GROUP, seed: int = SEED, before: bool = False
+) -> list[Group]:
+    """Each question of a SQuAD 2.0 file against its own paragraph's sentences (YES/NO questions skipped;
+    with `before`, each read with the sentence before it); `keep(question id, paragraph id)` chooses the
+    questions (default all)."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         items = [
@@ -262,7 +281,12 @@ def squad_groups(path: Path, name: str, keep=None, size: int = GROUP, seed: int 
         keep += rng.sample(others, max(0, min(len(others), size - len(keep))))
         keep.sort()
         groups.append(
-            Group(name, normalize(q["question"]), tuple(sentences[i] for i in keep), tuple(right[i] for i in keep))
+            Group(
+                name,
+                normalize(q["question"]),
+                tuple(pair_text(sentences[i], sentences[i - 1] if before and i else "") for i in keep),
+                tuple(right[i] for i in keep),
+            )
         )
     return groups
 
@@ -386,6 +410,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--precision", default="auto", help="auto (bf16 where the hardware has it), fp32, bf16")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument(
+        "--context",
+        choices=("none", "before"),
+        default="none",
+        help="before: read each sentence with the one before it in its document (default none: the sentence alone)",
+    )
     parser.add_argument("--resume", action="store_true", help=f"carry on from {CHECKPOINTS}/checkpoint.pt")
     parser.add_argument("--checkpoints", type=Path, default=CHECKPOINTS)
     parser.add_argument("--out", type=Path, default=RERANKER, help=f"where the trained reranker goes ({RERANKER})")
@@ -403,19 +433,20 @@ def train(args) -> int:
     precision = resolve_precision(args.precision, device)
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
+    before = args.context == "before"
     if args.groups == "paragraphs":  # first phase: each question against its own paragraph's sentences
-        fit, hold = own_paragraph_groups(args.eval)
-        more, _ = candidate_groups(args.candidates, skip=set(DEV_SETS))
+        fit, hold = own_paragraph_groups(args.eval, before=before)
+        more, _ = candidate_groups(args.candidates, skip=set(DEV_SETS), before=before)
         fit += more
     else:  # second phase: against the first stage's top candidates from the retrieved passages
-        fit, hold = candidate_groups(args.candidates)
-        fit += swapped(fit, args.swaps, args.seed) + own_paragraph_groups(args.eval, only=FIT_SETS)[0]
+        fit, hold = candidate_groups(args.candidates, before=before)
+        fit += swapped(fit, args.swaps, args.seed) + own_paragraph_groups(args.eval, FIT_SETS, before)[0]
     extra = args.extra if args.extra is not None else [args.eval / f for f in EXTRA_SETS.values()]
     for path in extra:
         if Path(path).resolve() == LAWS_QUESTIONS:
             raise DataError(f"{path} is the {WRITTEN} set, trained on through its candidates with its hold part kept "
                             "out (python -m training.reader collects them): leave it out of --extra")  # fmt: skip
-        fit += squad_groups(path, Path(path).stem)
+        fit += squad_groups(path, Path(path).stem, before=before)
     if args.limit:
         fit, hold = rng.sample(fit, min(args.limit, len(fit))), hold[: args.limit]
     if not fit:
@@ -447,7 +478,7 @@ def train(args) -> int:
         "eps": config_json["layer_norm_eps"],
         "pad": config_json.get("pad_token_id", 1),
         "max_length": args.max_length,
-    }
+    } | ({"context": "before"} if args.context == "before" else {})
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
