@@ -22,20 +22,20 @@ from index.normalizer import normalize
 from index.precision import cpu_description
 from qa.rerank import CrossEncoder
 from training.reader import CACHE
-from training.reranker import _Rows, collected_files
+from training.reranker import _Rows, befores, collected_files
 
 
-def questions(per_set: int, k: int, folder: Path = CACHE) -> list[tuple[str, list[str], list[str]]]:
-    """(question, its first k candidate sentences, the sentence before each) for the first `per_set` test
-    questions of each cached set."""
+def questions(per_set: int, k: int, folder: Path = CACHE) -> list[tuple[str, list[str], list[str] | None]]:
+    """(question, its first k candidate sentences, the sentence before each or None when the cache lacks them)
+    for the first `per_set` test questions of each cached set."""
     out = []
     for path in collected_files(folder):
         with path.open("rb") as f:
             _, rows = _Rows(f).load()
         asked = [a for a in rows if a.half == "test" and len(a.texts) >= k][:per_set]
         for a in asked:
-            befores = list(getattr(a, "befores", ()) or ("",) * len(a.texts))[:k]
-            out.append((a.question, [normalize(t) for t in a.texts[:k]], befores))
+            previous = befores(a)
+            out.append((a.question, [normalize(t) for t in a.texts[:k]], list(previous[:k]) if previous else None))
     return out
 
 
@@ -52,12 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     report = {"cpu": cpu_description(), "questions": len(asked), "k": args.k}
     for path in args.rerankers:
         reranker = CrossEncoder.load(model_dir, encoder.model.w, path, encoder.precision)
-        for q, sentences, befores in asked[:5]:
-            reranker.scores(q, sentences, befores)
+        for q, sentences, previous in asked[:5]:
+            reranker.scores(q, sentences, previous)
         times = []
-        for q, sentences, befores in asked:
+        for q, sentences, previous in asked:
             t = time.perf_counter()
-            reranker.scores(q, sentences, befores)
+            reranker.scores(q, sentences, previous)
             times.append((time.perf_counter() - t) * 1000)
         figures = summary(times) | {"layers": reranker.config["layers"], "int8": reranker.int8 is not None}
         report[str(path)] = figures

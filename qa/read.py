@@ -93,15 +93,20 @@ class Reader:
         it finds it that any of them answers."""
         top = rerank_order(p, np.array([self.can_answer(question, s) for s in ids]))[: self.model.rerank["k"]]
         chosen = [ids[i] for i in top]
-        cross = self.reranker.scores(question.norm, [self._norm[s] for s in chosen], [self.before(s) for s in chosen])
+        befores = [self.before(s) for s in chosen] if self.reranker.context else None
+        cross = self.reranker.scores(question.norm, [self._norm[s] for s in chosen], befores)
         out = np.zeros_like(p)
         out[top] = self.model.reranked(p[top], cross)
         return out, float(np.max(cross))
 
     def before(self, s: int) -> str:
         """The sentence before sentence `s` in its document, normalised ("" for a document's first)."""
+        return self._norm[s - 1] if self._beside(s - 1, s) else ""
+
+    def _beside(self, n: int, s: int) -> bool:
+        """Sentence `n` is there and in sentence `s`'s document."""
         sentences = self.index.sentences
-        return self._norm[s - 1] if s > 0 and sentences[s - 1].doc == sentences[s].doc else ""
+        return 0 <= n < len(sentences) and sentences[n].doc == sentences[s].doc
 
     def candidates(
         self, question: Question, query_vector: np.ndarray, passages: list[Hit]
@@ -191,10 +196,9 @@ class Reader:
 
     def _context(self, terms: set[str], idf: dict[str, float], have: set[str], s: int) -> dict[str, float]:
         """Coverage by the sentence with its neighbours in the same document, and the rarest term they miss."""
-        doc = self.index.sentences[s].doc
         around = {}
         for n in (s - 1, s + 1):
-            if 0 <= n < len(self.index.sentences) and self.index.sentences[n].doc == doc:
+            if self._beside(n, s):
                 around[n] = set(self.index.sentence_tokens[n])
                 have = have | around[n]
         missing = [idf[t] for t in terms if t not in have]

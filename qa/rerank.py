@@ -3,7 +3,8 @@
 Its layers start as the bundled e5-small's first few and are fine-tuned (`python -m training.reranker`) to
 score whether a sentence answers a question, against a learned "no answer" score, on the dev halves of the
 QA sets and the legal training data. Its input is the question and the sentence, both normalised (Simplified
-script), as one pair (trained with `--context before`, the sentence followed by the one before it). What ships
+script), as one pair (the shipped one reads the sentence alone; one trained with `--context before` reads it
+followed by the sentence before it). What ships
 is `qa/data/reranker.safetensors`: those layers as int8 rows with their scales, the head, each matrix's input
 ranges measured on training pairs, and what it was trained on; the embedding table is the bundled model's own,
 shared with the question encoder in memory and never shipped twice. Where the CPU has VNNI but no AMX tiles its
@@ -151,7 +152,9 @@ class CrossEncoder:
         sentence with the one before it, `befores`, when the reranker was trained to read that too)."""
         if not sentences:
             return np.zeros(0, dtype=np.float32)
-        if self.context and befores is not None:
+        if self.context:
+            if befores is None:
+                raise ValueError("this reranker reads each sentence with the one before it: give `befores`")
             sentences = [pair_text(s, b) for s, b in zip(sentences, befores, strict=True)]
         torch.set_num_threads(os.cpu_count() or 1)  # a batch of pairs gains from every core
         return self.logits(self.w, [(question, s) for s in sentences], self.int8).cpu().numpy().astype(np.float32)

@@ -46,7 +46,7 @@ from qa.read import rerank_order
 from qa.reader_model import FEATURES, MODEL, Model
 from qa.rerank import RERANKER, CrossEncoder
 from training import LAWS_QUESTIONS
-from training.reranker import WRITTEN, held_out
+from training.reranker import WRITTEN, befores, held_out
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 LAWS_BENCHMARK = Path(__file__).resolve().parent.parent / "qa" / "data" / "laws_benchmark.jsonl"
@@ -287,8 +287,9 @@ def cross_scores(path: Path, params: dict, asked: list[Asked], k: int, encoder: 
 
         reranker = CrossEncoder.load(prepare_default_model(cache_root()), encoder.model.w, path, encoder.precision)
         for key, a, missing in tqdm(todo, desc="reranker"):
-            befores = [a.befores[i] for i in missing] if getattr(a, "befores", ()) else None
-            scores = reranker.scores(a.question, [normalize(a.texts[i]) for i in missing], befores)
+            previous = befores(a) if reranker.context else None  # None for such a reranker: it says what is missing
+            before = [previous[i] for i in missing] if previous else None
+            scores = reranker.scores(a.question, [normalize(a.texts[i]) for i in missing], before)
             known.setdefault(key, {}).update(zip(missing, map(float, scores)))
         cached.write_bytes(pickle.dumps(known))
     return {key: np.array([known[key][int(i)] for i in top]) for key, (a, top) in wanted.items()}

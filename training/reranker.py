@@ -138,8 +138,10 @@ def candidate_group(asked, size: int = GROUP, before: bool = False) -> Group | N
     if missing and not any(asked.y[i] for i in top):
         top[-1] = missing[0]
     question = asked.question or ""
-    befores = getattr(asked, "befores", ()) if before else ()
-    texts = tuple(pair_text(normalize(asked.texts[i]), befores[i] if befores else "") for i in top)
+    previous = befores(asked) if before else None
+    if before and previous is None:
+        raise DataError("the cached candidates hold no sentence before each: python -m training.reader --refresh")
+    texts = tuple(pair_text(normalize(asked.texts[i]), previous[i] if previous else "") for i in top)
     return Group(asked.set, question, texts, tuple(bool(asked.y[i]) for i in top))
 
 
@@ -238,6 +240,12 @@ def swapped(groups: list[Group], share: float = SWAPS, seed: int = SEED) -> list
 
 class _Row:
     """A cached candidate row (`training/reader.py`'s `Asked`, pickled from a script): its fields only."""
+
+
+def befores(asked) -> tuple[str, ...] | None:
+    """The sentence before each of a cached row's candidates; None for a cache collected before they were kept
+    (`python -m training.reader --refresh` collects them again)."""
+    return getattr(asked, "befores", None) or None
 
 
 class _Rows(pickle.Unpickler):
