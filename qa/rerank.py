@@ -4,10 +4,10 @@ Its layers start as the bundled e5-small's first few and are fine-tuned (`python
 score whether a sentence answers a question, against a learned "no answer" score, on the dev halves of the
 QA sets and the legal training data. Its input is the question and the sentence, both normalised (Simplified
 script), as one pair (the shipped one reads the sentence alone; one trained with `--context before` reads it
-followed by the sentence before it). What ships
-is `qa/data/reranker.safetensors`: those layers as int8 rows with their scales, the head, each matrix's input
-ranges measured on training pairs, and what it was trained on; the embedding table is the bundled model's own,
-shared with the question encoder in memory and never shipped twice. Where the CPU has VNNI but no AMX tiles its
+followed by the sentence before it). What ships is `qa/data/reranker.safetensors`: those layers as int8 rows
+with their scales, the head, each matrix's input ranges measured on training pairs, and what it was trained on;
+the embedding table is the bundled model's own, shared with the question encoder in memory and never shipped
+twice. Where the CPU has VNNI but no AMX tiles its
 matrix products run in int8 (`index.int8`, as the question encoder's do), elsewhere in bf16 or fp32; a file in
 float16 without ranges (an older reranker) loads and runs in bf16.
 """

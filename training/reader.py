@@ -287,9 +287,9 @@ def cross_scores(path: Path, params: dict, asked: list[Asked], k: int, encoder: 
 
         reranker = CrossEncoder.load(prepare_default_model(cache_root()), encoder.model.w, path, encoder.precision)
         for key, a, missing in tqdm(todo, desc="reranker"):
-            previous = befores(a) if reranker.context else None  # None for such a reranker: it says what is missing
-            before = [previous[i] for i in missing] if previous else None
-            scores = reranker.scores(a.question, [normalize(a.texts[i]) for i in missing], before)
+            previous = befores(a) if reranker.context else None  # a cache without them: the reranker refuses
+            texts = [normalize(a.texts[i]) for i in missing]
+            scores = reranker.scores(a.question, texts, [previous[i] for i in missing] if previous else None)
             known.setdefault(key, {}).update(zip(missing, map(float, scores)))
         cached.write_bytes(pickle.dumps(known))
     return {key: np.array([known[key][int(i)] for i in top]) for key, (a, top) in wanted.items()}
