@@ -98,7 +98,7 @@ class Assistant:
         self._engine: tuple[Index, Retriever, Reader] | None = None
         self._stamp = None
         self._opening = threading.Lock()
-        self._reader_model = Model.load()
+        self._reader_model = Model.load() if reader is None else None  # a reader of its own brings its model
         self._cross: CrossEncoder | None = None
         self._reader = reader or (lambda index: Reader(index, self._reader_model, self._reranker()))
 

@@ -64,8 +64,7 @@ class Reader:
         self.index = index
         self._model = model
         self.reranker = reranker
-        self._places = [normalize(d.place) for d in index.catalog]
-        self._covered = set(self._places)
+        self._covered = {normalize(d.place) for d in index.catalog}
         self._norm = index.sentence_norms
         self._naming: dict[int, set[str]] = {}  # document → the words of its title and subtitle, when first named
 
@@ -114,28 +113,23 @@ class Reader:
         """The sentences of the passages (of the documents the question names, when it names some) and their
         `FEATURES` rows."""
         named = list(question.names.documents) if question.names else []
-        best = max(passages[0].score, 1e-9) if passages else 1.0
-        where: dict[int, tuple[float, int]] = {}  # sentence → (its best passage's score share, that passage's rank)
+        rank_of: dict[int, int] = {}  # sentence → the rank of its best passage
         passage_of: dict[int, int] = {}
         for rank, hit in enumerate(passages):
             p = self.index.passages[hit.item]
             for s in range(p.first, p.last + 1):
-                where.setdefault(s, (hit.score / best, rank))
+                rank_of.setdefault(s, rank)
                 passage_of.setdefault(s, hit.item)
-        ids = [s for s in where if not named or self.index.sentences[s].doc in named]
+        ids = [s for s in rank_of if not named or self.index.sentences[s].doc in named]
         if not ids:
             return [], np.zeros((0, len(FEATURES)))
-        around = sorted({n for s in ids for n in (s - 1, s, s + 1) if 0 <= n < len(self.index.sentences)})
-        cosine = dict(zip(around, _rows(self.index.sentence_vectors, around) @ query_vector.reshape(-1)))
+        order = sorted(ids)
+        cosine = dict(zip(order, _rows(self.index.sentence_vectors, order) @ query_vector.reshape(-1)))
         semantic = [cosine[s] for s in ids]
         items = sorted({passage_of[s] for s in ids})
         passage_cosine = dict(zip(items, _rows(self.index.passage_vectors, items) @ query_vector.reshape(-1)))
         asked = _Asked.of(question, self._terms(question, named), self.index)
-        x = np.array([self._features(asked, s, float(sem), *where[s]) for s, sem in zip(ids, semantic)])
-        doc = {s: self.index.sentences[s].doc for s in around}
-        x[:, FEATURES.index("neighbour_semantic")] = [
-            max((cosine[n] for n in (s - 1, s + 1) if n in cosine and doc[n] == doc[s]), default=0.0) for s in ids
-        ]
+        x = np.array([self._features(asked, s, float(sem), rank_of[s]) for s, sem in zip(ids, semantic)])
         x[:, FEATURES.index("passage_semantic")] = [passage_cosine[passage_of[s]] for s in ids]
         for of in ("lexical", "semantic"):
             column = x[:, FEATURES.index(of)]
@@ -152,7 +146,7 @@ class Reader:
             naming |= self._naming[d]
         return (set(question.tokens) - naming) or set(question.tokens)
 
-    def _features(self, asked: _Asked, s: int, semantic: float, passage: float, rank: int) -> list[float]:
+    def _features(self, asked: _Asked, s: int, semantic: float, rank: int) -> list[float]:
         question, terms, idf = asked.question, asked.terms, asked.idf
         text = self._norm[s]
         own = set(self.index.sentence_tokens[s])
@@ -161,7 +155,6 @@ class Reader:
             if any(d in text for d in wording):
                 have |= words
         kind = question.kind
-        place = self._places[self.index.sentences[s].doc]
         held, side = figure_fit(asked.figures, figures(text))
         values = {
             "lexical": self._coverage(terms, idf, have),
@@ -170,7 +163,6 @@ class Reader:
             "bigrams": sum(g in text for g in asked.grams) / len(asked.grams) if asked.grams else 0.0,
             "copied": _longest_common(question.norm, text) / max(len(question.norm), 1),
             "terms_held": len(terms & have) / max(len(terms), 1),
-            "passage": passage,
             "passage_rank": 1 / (1 + rank),
             "amount_fit": (1.0 if _has_figure(text) else -float(bool(PLACEHOLDER.search(text))))
             if kind == "amount"
@@ -182,7 +174,6 @@ class Reader:
             "bound_fit": (1.0 if BOUND.search(text) else -1.0) if question.bound else 0.0,
             "figures_held": held,
             "figure_side": side,
-            "wrong_place": float(bool(question.places and place and not question.about(place))),
             "length": math.log1p(len(text)),
             "novel": len(own - set(question.tokens)) / max(len(own), 1),
         }
@@ -196,15 +187,12 @@ class Reader:
 
     def _context(self, terms: set[str], idf: dict[str, float], have: set[str], s: int) -> dict[str, float]:
         """Coverage by the sentence with its neighbours in the same document, and the rarest term they miss."""
-        around = {}
         for n in (s - 1, s + 1):
             if self._beside(n, s):
-                around[n] = set(self.index.sentence_tokens[n])
-                have = have | around[n]
+                have = have | set(self.index.sentence_tokens[n])
         missing = [idf[t] for t in terms if t not in have]
         rarest = max(idf.values(), default=1.0)
         return {
-            "previous_lexical": self._coverage(terms, idf, around.get(s - 1, set())),
             "context_lexical": self._coverage(terms, idf, have),
             "missing_rare": max(missing) / rarest if missing else 0.0,
         }

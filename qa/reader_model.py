@@ -17,11 +17,9 @@ FEATURES = (
     "lexical",  # share of the question's term weight (idf) the sentence holds
     "lexical_gap",  # … less the best candidate's share
     "context_lexical",  # … that the sentence and its neighbours hold
-    "previous_lexical",  # … that the sentence before holds (it often names what the answer is about)
     "missing_rare",  # the rarest question term missing from sentence and neighbours: its idf over the rarest's
     "semantic",  # cosine of question and sentence
     "semantic_gap",  # … less the best candidate's cosine
-    "neighbour_semantic",  # the higher cosine of the sentences before and after it
     "passage_semantic",  # cosine of question and the sentence's best passage
     "lexical_rank",  # 1 / (1 + its rank among the candidates by lexical)
     "semantic_rank",  # 1 / (1 + its rank by semantic)
@@ -29,7 +27,6 @@ FEATURES = (
     "bigrams",  # share of the question's character pairs found in the sentence
     "copied",  # the longest stretch of the question found verbatim in the sentence, over the question's length
     "terms_held",  # share of the question's terms (unweighted) the sentence holds
-    "passage",  # retrieval score of the sentence's best passage, over the best passage's
     "passage_rank",  # 1 / (1 + rank of that passage)
     "amount_fit",  # an amount question: the sentence has a figure (+1), a blank (−1), neither (0)
     "date_fit",  # a date question: the sentence has a date
@@ -39,7 +36,6 @@ FEATURES = (
     "bound_fit",  # a question for a limit (最多, 至少, 最晚…内): the sentence states one (+1) or not (−1)
     "figures_held",  # share of the question's figures (满一年不足五年: 1, 5) the sentence gives
     "figure_side",  # … on the side the question means (不满十六周岁 vs 十六周岁以上): +1 same, −1 other
-    "wrong_place",  # the question names a place and the sentence's document is about another
     "length",  # log of the sentence's length
 )
 

@@ -65,6 +65,32 @@ def test_parameters_fitted_on_other_features_are_refused(tmp_path: Path) -> None
         Model.load(tmp_path / "reader.json")
 
 
+def test_candidates_are_collected_after_a_signal_change_without_the_stale_parameters(
+    tiny_folder: Path, tmp_path: Path, fake_encoder, monkeypatch
+) -> None:
+    from training.reader import _collector
+
+    build_folder(tiny_folder, tmp_path / "index", fake_encoder, progress=False)
+    data = json.loads(MODEL.read_text(encoding="utf-8"))
+    data["features"] = data["features"][:-1]  # fitted before a signal was added: the shipped path refuses it
+    (tmp_path / "reader.json").write_text(json.dumps(data), encoding="utf-8")
+    monkeypatch.setattr(Model.load.__func__, "__defaults__", (tmp_path / "reader.json",))
+    with pytest.raises(ValueError, match="refit it with training/reader.py"):
+        Assistant(tmp_path / "index", encoder=fake_encoder, progress=False)
+    c = _collector(tmp_path / "index", fake_encoder).candidates("上海养老服务补贴每月多少钱?")
+    assert c.x.shape == (len(c.texts), len(FEATURES)) and len(c.texts) > 0
+
+
+def test_a_question_is_done_right_by_a_right_first_quote_or_by_declining_one_that_nothing_answers() -> None:
+    from training.reader import right
+
+    def row(answerable: bool, answered: bool, hit1: bool = False) -> dict:
+        return {"answerable": answerable, "answered": answered, "hit1": hit1}
+
+    assert right(row(True, True, hit1=True)) and right(row(False, False))
+    assert not right(row(True, True)) and not right(row(True, False)) and not right(row(False, True))
+
+
 @pytest.mark.parametrize(
     ("question", "right", "wrong"),
     [
