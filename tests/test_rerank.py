@@ -188,11 +188,13 @@ def test_the_reranker_trains_on_the_sets_the_reader_collects_and_no_other_file(t
     import pickle
 
     from training.reader import OPEN_BOOK
-    from training.reranker import COLLECTED, WRITTEN, candidate_groups
+    from training.reranker import ABSENT, COLLECTED, WRITTEN, candidate_groups, collected_files
 
-    assert set(COLLECTED) == {"benchmark", "laws", "cjrc", WRITTEN, *OPEN_BOOK}
+    assert set(COLLECTED) == {"benchmark", "laws", "cjrc", WRITTEN, *OPEN_BOOK}  # not "absent": measured only
     (tmp_path / "leftover.pkl").write_bytes(pickle.dumps(("features", ["an experiment's rows"])))
     assert candidate_groups(tmp_path) == ([], [])  # a stray cache file is not training data
+    (tmp_path / f"{ABSENT}.pkl").write_bytes(pickle.dumps(("features", [])))
+    assert collected_files(tmp_path) == [] and collected_files(tmp_path, also=(ABSENT,)) == [tmp_path / "absent.pkl"]
 
 
 def test_the_written_laws_set_is_not_trained_on_whole_through_extra(tmp_path: Path, capsys) -> None:
@@ -213,6 +215,20 @@ def test_the_written_set_is_all_dev_with_a_hold_part(assistant) -> None:
     assert len(items) > 900 and sum(held_out(WRITTEN, i[0]) for i in items) > 150  # enough to choose on
     rows = collect(WRITTEN, assistant, items[:4], progress=False, dev_only=True)
     assert [r.half for r in rows] == ["dev"] * 4 and all(r.set == WRITTEN for r in rows)
+
+
+def test_the_written_questions_asked_of_a_library_keep_their_part_and_are_judged_by_their_law() -> None:
+    from training import LAWS_QUESTIONS
+    from training.laws_questions import LAWS
+    from training.reader import _absent_items, split_items
+    from training.reranker import ABSENT, WRITTEN, held_out
+
+    written, absent = split_items(LAWS_QUESTIONS, own_paragraph=False), _absent_items()
+    assert [i[:5] for i in absent] == [i[:5] for i in written] and [i[6] for i in absent] == [i[6] for i in written]
+    # a question in the written set's hold part is never trained on as asked of a library either
+    assert all(held_out(ABSENT, i[0]) == held_out(WRITTEN, i[0]) for i in written)
+    if LAWS.is_dir():  # the gold is the law's file, as a library built from ../shared/laws names its source
+        assert all((LAWS / i[5]).is_file() for i in absent)
 
 
 def test_a_swapped_question_asks_about_a_neighbour_and_targets_no_answer() -> None:
