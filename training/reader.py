@@ -139,25 +139,23 @@ def gather(args, encoder: Encoder) -> list[Asked]:
         t0 = time.perf_counter()
         assistant, items = jobs[name]()
         rows = collect(name, assistant, items, dev_only=name in (WRITTEN, ABSENT))
-        if name == ABSENT:  # a question whose law the index lacks has no answer there
-            held, law = {d.source for d in assistant.index.catalog}, _laws()
-            rows = [replace(a, answerable=a.answerable and law[a.id] in held) for a in rows]
+        if name == ABSENT:  # a question whose law (its item's gold) the index lacks has no answer there
+            held = {d.source for d in assistant.index.catalog}
+            rows = [
+                replace(a, answerable=a.answerable and item[5] in held) for a, item in zip(rows, items, strict=True)
+            ]
         cached.write_bytes(pickle.dumps((FEATURES, rows)))
         print(f"{name}: {len(rows)} questions in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         asked += rows
     return asked
 
 
-def _laws() -> dict[str, str]:
-    """Each written question's law (its file under ../shared/laws, as an index names its source)."""
-    data = json.loads(LAWS_QUESTIONS.read_text(encoding="utf-8"))["data"]
-    return {q["id"]: doc["title"] for doc in data for p in doc["paragraphs"] for q in p["qas"]}
-
-
 def _absent_items() -> list[tuple]:
-    """The written questions as asked of a library: the gold is the question's law, not its paragraph (the
-    answer's words in another law's sentence leave that sentence out of training, as it may answer)."""
-    law = _laws()
+    """The written questions as asked of a library: the gold is the question's law (its file under ../shared/laws,
+    as an index names its source), not its paragraph (the answer's words in another law's sentence leave that
+    sentence out of training, as it may answer)."""
+    data = json.loads(LAWS_QUESTIONS.read_text(encoding="utf-8"))["data"]
+    law = {q["id"]: doc["title"] for doc in data for p in doc["paragraphs"] for q in p["qas"]}
     return [(i, key, q, h, None, law[i], answers) for i, key, q, h, _, _, answers in split_items(LAWS_QUESTIONS, False)]
 
 
@@ -356,6 +354,11 @@ def reranked(rows: list[tuple[Asked, np.ndarray]], params: dict, cross: dict) ->
     return out
 
 
+def fitted_on(a: Asked) -> bool:
+    """The dev questions the reader is fitted and chosen on (ABSENT is measured only)."""
+    return a.half == "dev" and a.set != ABSENT
+
+
 def right(row: dict) -> bool:
     """What the reader did with a question was right: its first quote answers, or it said 未找到 and none does."""
     return bool(row["hit1"] or not (row["answerable"] or row["answered"]))
@@ -427,20 +430,20 @@ def main() -> int:
     asked = gather(args, encoder)
     for a in asked:  # a signal left out is a constant column: its weight is 0
         a.x[:, [FEATURES.index(f) for f in args.without]] = 0.0
-    dev = [a for a in asked if a.half == "dev" and a.set != ABSENT]  # ABSENT is measured, never fitted on
+    dev = [a for a in asked if fitted_on(a)]
     objectives = {pairwise: cross_validated(dev, pairwise) for pairwise in (False, True)}
     print(f"dev cross-validated hit@1: pointwise {objectives[False]:.4f}, pairwise {objectives[True]:.4f}")
     params = fit(dev, pairwise=objectives[True] > objectives[False])
     params["cross_validated_hit@1"] = {"pointwise": round(objectives[False], 4), "pairwise": round(objectives[True], 4)}
     rows = scored(params, asked)
-    dev_rows = [(a, p) for a, p in rows if a.half == "dev" and a.set != ABSENT]
+    dev_rows = [(a, p) for a, p in rows if fitted_on(a)]
     cross = None
     if not args.no_reranker and args.reranker.exists():  # the dev halves' hold part fits the combination
         cross = cross_scores(args.reranker, params, asked, args.k, encoder)
         hold = [(a, p) for a, p in dev_rows if held_out(a.set, a.id) and len(a.y)]
         params["rerank"] = fit_rerank(hold, params, cross, args.k)
         rows = reranked(rows, params, cross)
-        dev_rows = [(a, p) for a, p in rows if a.half == "dev" and a.set != ABSENT]
+        dev_rows = [(a, p) for a, p in rows if fitted_on(a)]
     # calibrated, and the threshold chosen, where a question may have no answer (as a user's may): the sets with
     # unanswerable questions
     may_not = {a.set for a, _ in dev_rows if not a.answerable}
