@@ -273,3 +273,24 @@ def test_a_reranker_trained_with_context_reads_each_sentence_with_the_one_before
     np.testing.assert_array_equal(
         plain.scores(QUESTIONS[0][0], sentence), plain.scores(QUESTIONS[0][0], sentence, ["天津市。"])
     )
+
+
+@pytest.mark.slow
+def test_the_hold_figures_count_swapped_questions_declined_apart_from_what_chooses(tmp_path: Path, capsys) -> None:
+    from index.e5model import prepare_default_model
+    from index.precision import resolve_precision
+    from qa.assistant import cache_root
+    from training.reranker import Group, first_right, main
+
+    assert _train(tmp_path, "--extra", str(_squad(tmp_path / "tiny.json"))) == 0
+    path = tmp_path / "r.safetensors"
+    model = CrossEncoder.load(prepare_default_model(cache_root()), path=path, precision=resolve_precision("fp32"))
+    right, other = "业主大会会议应当有过半数的业主参加。", "业主委员会会议应当有过半数的委员出席。"
+    filler = tuple(f"第{n}条规定了物业服务企业的第{n}项义务。" for n in range(6))
+    hold = [Group("laws", "业主大会会议应当有多少业主参加?", (right, other, *filler), (True, False, *[False] * 6))]
+    for bias, declined in ((-50.0, 1.0), (50.0, 0.0)):  # "no answer" beats every sentence, or none
+        figures = first_right(model, model.w | {"head.bias": torch.tensor([bias])}, hold)
+        assert figures["swapped"] == {"questions": 1, "declined": declined}
+        assert figures["laws"]["questions"] == 1 and "first_right" not in figures["swapped"]
+    assert main(["--measure", str(path), "--candidates", str(tmp_path / "empty")]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1]) == {"reranker": str(path)}  # no hold part there

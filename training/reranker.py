@@ -354,14 +354,23 @@ def batches(groups: list[Group], pairs: int, rng: random.Random) -> list[list[Gr
 
 
 def first_right(model: CrossEncoder, w: dict, hold: list[Group]) -> dict:
-    """On the hold part: how often the reranker's best sentence answers (questions with an answer), by set."""
+    """On the hold part: how often the reranker's best sentence answers (questions with an answer), by set; and
+    how often "no answer" beats every sentence when an answered question is asked about a neighbour's subject
+    instead (`swapped`, "same topic, other group": measured, not what chooses the checkpoint)."""
     right: dict[str, list[bool]] = {}
+    declined = []
     with torch.inference_mode():
         for g in hold:
             if any(g.answers):
                 scores = model.logits(w, [(g.question, s) for s in g.sentences]).float().cpu().numpy()
                 right.setdefault(g.set, []).append(g.answers[int(np.argmax(scores))])
-    return {s: {"questions": len(v), "first_right": round(float(np.mean(v)), 4)} for s, v in sorted(right.items())}
+        for g in swapped(hold, share=1.0):
+            if g.sentences:  # log-odds against "no answer": below 0 for every sentence is a decline
+                declined.append(bool(model.logits(w, [(g.question, s) for s in g.sentences]).max() < 0))
+    out = {s: {"questions": len(v), "first_right": round(float(np.mean(v)), 4)} for s, v in sorted(right.items())}
+    if declined:
+        out["swapped"] = {"questions": len(declined), "declined": round(float(np.mean(declined)), 4)}
+    return out
 
 
 def save(path: Path, model: CrossEncoder, trainable: list[str], seen: list[Group]) -> None:
@@ -424,6 +433,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"share of answered groups also asked about a neighbour's subject, against no answer (default {SWAPS})",
     )
     parser.add_argument("--limit", type=int, help="train on this many groups only (a quick check)")
+    parser.add_argument(
+        "--measure", type=Path, nargs="+", metavar="FILE", help="print these rerankers' hold-part figures and exit"
+    )
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--precision", default="auto", help="auto (bf16 where the hardware has it), fp32, bf16")
     parser.add_argument("--seed", type=int, default=SEED)
@@ -438,10 +450,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RERANKER, help=f"where the trained reranker goes ({RERANKER})")
     args = parser.parse_args(argv)
     try:
-        return train(args)
+        return measure(args.measure, args.candidates) if args.measure else train(args)
     except (DataError, RuntimeError) as exc:
         print(f"train: error: {exc}", file=sys.stderr)
         return 2
+
+
+def measure(paths: list[Path], folder: Path) -> int:
+    """Each reranker's figures on the second phase's hold part (what training prints at a checkpoint), in fp32."""
+    model_dir = prepare_default_model(cache_root())
+    hold = {}
+    for path in paths:
+        model = CrossEncoder.load(model_dir, None, path, precision=resolve_precision("fp32"))
+        if model.context not in hold:
+            hold[model.context] = candidate_groups(folder, before=model.context)[1]
+        figures = first_right(model, model.w, hold[model.context])
+        print(json.dumps({"reranker": str(path)} | figures, ensure_ascii=False))
+    return 0
 
 
 def train(args) -> int:
@@ -542,7 +567,8 @@ def train(args) -> int:
         bar.set_postfix(loss=f"{running:.3f}")
         if (step + 1) % every == 0 or step + 1 == len(plan):
             figures = first_right(model, w, hold)
-            score = float(np.mean([f["first_right"] for f in figures.values()])) if figures else 0.0
+            chooses = [f["first_right"] for f in figures.values() if "first_right" in f]
+            score = float(np.mean(chooses)) if chooses else 0.0
             tqdm.write(f"step {step + 1}: hold first-right {score:.4f} {json.dumps(figures)}")
             if best is None or score > best["score"]:
                 best = {"score": score, "step": step + 1, "figures": figures}
