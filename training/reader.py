@@ -354,9 +354,9 @@ def reranked(rows: list[tuple[Asked, np.ndarray]], params: dict, cross: dict) ->
     return out
 
 
-def fitted_on(a: Asked) -> bool:
+def fitted_on(set_name: str, half: str) -> bool:
     """The dev questions the reader is fitted and chosen on (ABSENT is measured only)."""
-    return a.half == "dev" and a.set != ABSENT
+    return half == "dev" and set_name != ABSENT
 
 
 def right(row: dict) -> bool:
@@ -430,20 +430,20 @@ def main() -> int:
     asked = gather(args, encoder)
     for a in asked:  # a signal left out is a constant column: its weight is 0
         a.x[:, [FEATURES.index(f) for f in args.without]] = 0.0
-    dev = [a for a in asked if fitted_on(a)]
+    dev = [a for a in asked if fitted_on(a.set, a.half)]
     objectives = {pairwise: cross_validated(dev, pairwise) for pairwise in (False, True)}
     print(f"dev cross-validated hit@1: pointwise {objectives[False]:.4f}, pairwise {objectives[True]:.4f}")
     params = fit(dev, pairwise=objectives[True] > objectives[False])
     params["cross_validated_hit@1"] = {"pointwise": round(objectives[False], 4), "pairwise": round(objectives[True], 4)}
     rows = scored(params, asked)
-    dev_rows = [(a, p) for a, p in rows if fitted_on(a)]
+    dev_rows = [(a, p) for a, p in rows if fitted_on(a.set, a.half)]
     cross = None
     if not args.no_reranker and args.reranker.exists():  # the dev halves' hold part fits the combination
         cross = cross_scores(args.reranker, params, asked, args.k, encoder)
         hold = [(a, p) for a, p in dev_rows if held_out(a.set, a.id) and len(a.y)]
         params["rerank"] = fit_rerank(hold, params, cross, args.k)
         rows = reranked(rows, params, cross)
-        dev_rows = [(a, p) for a, p in rows if fitted_on(a)]
+        dev_rows = [(a, p) for a, p in rows if fitted_on(a.set, a.half)]
     # calibrated, and the threshold chosen, where a question may have no answer (as a user's may): the sets with
     # unanswerable questions
     may_not = {a.set for a, _ in dev_rows if not a.answerable}
@@ -472,7 +472,7 @@ def main() -> int:
     print(json.dumps({k: v for k, v in params.items() if k not in ("mean", "scale")}, ensure_ascii=False))
     if "rerank" in params:
         print(f"reranker joined as {params['rerank']}; dev rows: the hold part only (the rest trained it)")
-    done = [r for r in final if r["half"] == "dev" and r["set"] != ABSENT]
+    done = [r for r in final if fitted_on(r["set"], r["half"])]
     absent = [r for r in final if r["half"] == "dev" and r["set"] == ABSENT]
     dev_hit = [report[f"{name}/dev"]["hit@1"] for name in dict.fromkeys(a.set for a in dev)]
     print(

@@ -357,16 +357,16 @@ def first_right(model: CrossEncoder, w: dict, hold: list[Group]) -> dict:
     """On the hold part: how often the reranker's best sentence answers (questions with an answer), by set; and
     how often "no answer" beats every sentence when an answered question is asked about a neighbour's subject
     instead (`swapped`, "same topic, other group": measured, not what chooses the checkpoint)."""
+
+    def scores(g: Group) -> np.ndarray:  # each sentence's log-odds against "no answer"
+        return model.logits(w, [(g.question, s) for s in g.sentences]).float().cpu().numpy()
+
     right: dict[str, list[bool]] = {}
-    declined = []
     with torch.inference_mode():
         for g in hold:
             if any(g.answers):
-                scores = model.logits(w, [(g.question, s) for s in g.sentences]).float().cpu().numpy()
-                right.setdefault(g.set, []).append(g.answers[int(np.argmax(scores))])
-        for g in swapped(hold, share=1.0):
-            if g.sentences:  # log-odds against "no answer": below 0 for every sentence is a decline
-                declined.append(bool(model.logits(w, [(g.question, s) for s in g.sentences]).max() < 0))
+                right.setdefault(g.set, []).append(g.answers[int(np.argmax(scores(g)))])
+        declined = [bool(scores(g).max() < 0) for g in swapped(hold, share=1.0) if g.sentences]
     out = {s: {"questions": len(v), "first_right": round(float(np.mean(v)), 4)} for s, v in sorted(right.items())}
     if declined:
         out["swapped"] = {"questions": len(declined), "declined": round(float(np.mean(declined)), 4)}
